@@ -1,0 +1,37 @@
+"""The core's long jobs."""
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .jobs import Job, JobResult, Progress, job_handler
+from .permissions import get_classroom_for_user
+from .services import invitations_ensure_for_classroom
+
+INVITATION_LETTERS = "invitation_letters"
+
+
+@job_handler(INVITATION_LETTERS)
+def invitation_letters(job: Job, progress: Progress) -> JobResult:
+    """A printable sheet per child with the invitation code for the guardians to join."""
+    from .documents import render_pdf  # WeasyPrint is heavy: load it in the worker, not at start-up
+
+    # The job acts for the person who started it, so the policy is asked again here.
+    classroom = get_classroom_for_user(job.created_by, job.params["classroom_id"], for_write=True)
+    progress(10, _("正在生成邀请码"))
+    codes = invitations_ensure_for_classroom(actor=job.created_by, classroom=classroom)
+    progress(40, _("正在排版"))
+    pdf = render_pdf(
+        "documents/invitation_letters.html",
+        {
+            "school": classroom.school,
+            "classroom": classroom,
+            "codes": codes,
+            "join_url": job.params.get("join_url", "/join/"),
+            "printed_on": timezone.localdate(),
+        },
+    )
+    return JobResult(
+        content=pdf,
+        filename=f"invitations-{classroom.short_name}.pdf",
+        message=_("共 %(count)d 名学生的邀请函已生成。") % {"count": len(codes)},
+    )

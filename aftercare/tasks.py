@@ -1,0 +1,13 @@
+from celery import shared_task
+
+from . import jobs
+
+
+@shared_task(acks_late=True, max_retries=0)
+def run_job_task(job_id: str) -> None:
+    jobs.job_run(job_id)
+
+
+@shared_task
+def dispatch_stranded_jobs_task() -> int:
+    return jobs.dispatch_stranded_jobs()
