@@ -1,5 +1,6 @@
 """The core's long jobs."""
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,19 +18,20 @@ def invitation_letters(job: Job, progress: Progress) -> JobResult:
 
     # The job acts for the person who started it, so the policy is asked again here.
     classroom = get_classroom_for_user(job.created_by, job.params["classroom_id"], for_write=True)
-    progress(10, _("正在生成邀请码"))
-    codes = invitations_ensure_for_classroom(actor=job.created_by, classroom=classroom)
-    progress(40, _("正在排版"))
-    pdf = render_pdf(
-        "documents/invitation_letters.html",
-        {
-            "school": classroom.school,
-            "classroom": classroom,
-            "codes": codes,
-            "join_url": job.params.get("join_url", "/join/"),
-            "printed_on": timezone.localdate(),
-        },
-    )
+    progress(10, _("正在生成邀请码并排版"))
+    # New codes are kept only if the letters carrying them were printed: a failed job changes nothing.
+    with transaction.atomic():
+        codes = invitations_ensure_for_classroom(actor=job.created_by, classroom=classroom)
+        pdf = render_pdf(
+            "documents/invitation_letters.html",
+            {
+                "school": classroom.school,
+                "classroom": classroom,
+                "codes": codes,
+                "join_url": job.params.get("join_url", "/join/"),
+                "printed_on": timezone.localdate(),
+            },
+        )
     return JobResult(
         content=pdf,
         filename=f"invitations-{classroom.short_name}.pdf",

@@ -48,7 +48,12 @@ def invitations_ensure_for_classroom(*, actor, classroom) -> list[InvitationCode
     missing = [InvitationCode(student=s, created_by=actor) for s in students if s.pk not in open_codes]
     InvitationCode.objects.bulk_create(missing)
     open_codes.update({code.student_id: code for code in missing})
-    return [open_codes[s.pk] for s in students]
+    result = []
+    for student in students:
+        code = open_codes[student.pk]
+        code.student = student  # already loaded: no query per child when the letters are printed
+        result.append(code)
+    return result
 
 
 @transaction.atomic

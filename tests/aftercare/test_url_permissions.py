@@ -46,7 +46,11 @@ TABLE = {
     "home": ("get", None, SIGNED_IN),
     "switch-school": ("post", None, SIGNED_IN),
     "join": ("get", None, PUBLIC),
-    "core:classroom-list": ("get", None, {"homeroom", "other_homeroom", "principal", "admin", "far_principal"}),
+    "core:classroom-list": (
+        "get",
+        None,
+        {"homeroom", "other_homeroom", "principal", "admin", "far_principal"},
+    ),
     "core:classroom-detail": ("get", lambda w: {"pk": w.classroom.pk}, {"homeroom", "principal", "admin"}),
     "core:classroom-invitations": ("post", lambda w: {"pk": w.classroom.pk}, {"homeroom", "admin"}),
     "core:student-detail": (
