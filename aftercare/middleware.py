@@ -12,6 +12,7 @@ from .permissions import access_for
 
 SIGNED_IN_AT = "aftercare_signed_in_at"
 LAST_SEEN_AT = "aftercare_last_seen_at"
+LAST_SEEN_RESOLUTION_SECONDS = 60
 
 
 class SessionLifetimeMiddleware:
@@ -34,10 +35,14 @@ class SessionLifetimeMiddleware:
                     logout(request)
                     messages.info(request, _("为了保护学生信息，长时间未操作后需要重新登录。"))
                     return redirect(f"{reverse('account_login')}?next={request.path}")
-                session.set_expiry(settings.AFTERCARE_STAFF_IDLE_SECONDS)
+                expiry = settings.AFTERCARE_STAFF_IDLE_SECONDS
             else:
-                session.set_expiry(settings.AFTERCARE_PARENT_IDLE_SECONDS)
-            session[LAST_SEEN_AT] = now
+                expiry = settings.AFTERCARE_PARENT_IDLE_SECONDS
+            # Write the session only when something changed or a minute has passed, not on every request.
+            if session.get("_session_expiry") != expiry:
+                session.set_expiry(expiry)
+            if LAST_SEEN_AT not in session or now - last_seen_at >= LAST_SEEN_RESOLUTION_SECONDS:
+                session[LAST_SEEN_AT] = now
         return self.get_response(request)
 
 

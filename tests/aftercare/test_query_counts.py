@@ -1,0 +1,47 @@
+"""Pages run a constant number of queries whatever the number of rows."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.factories import GuardianFactory, StudentFactory, make_staff
+
+
+def grow(world, students: int) -> None:
+    for classroom in (world.classroom, world.other_classroom):
+        for _ in range(students // 2):
+            student = StudentFactory(classroom=classroom)
+            GuardianFactory(student=student)
+    for n in range(students // 10):
+        make_staff(world.school, "service_teacher", username=f"extra{n}")
+
+
+PAGES = [
+    ("principal", lambda w: reverse("home"), 8),
+    ("admin", lambda w: reverse("home"), 8),
+    ("homeroom", lambda w: reverse("home"), 6),
+    ("parent", lambda w: reverse("home"), 6),
+    ("district", lambda w: reverse("home"), 5),
+    ("admin", lambda w: reverse("core:classroom-list"), 5),
+    ("homeroom", lambda w: reverse("core:classroom-detail", args=[w.classroom.pk]), 7),
+    ("admin", lambda w: reverse("core:student-detail", args=[w.child.pk]), 6),
+    ("admin", lambda w: reverse("core:staff-list"), 6),
+    ("principal", lambda w: reverse("core:audit-log"), 14),
+    ("district", lambda w: reverse("core:district-school-list"), 5),
+]
+
+
+@pytest.mark.parametrize(("persona", "url", "expected"), PAGES)
+def test_query_count_is_constant(world, as_user, persona, url, expected):
+    client = as_user(persona)
+    path = url(world)
+    client.get(path)  # the first request of a session writes it; measure the ones after
+    counts = []
+    for students in (0, 60):
+        grow(world, students)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path)
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts == [expected, expected], [q["sql"][:120] for q in queries.captured_queries]
