@@ -84,11 +84,15 @@ def load_access(user) -> UserAccess:
         return EMPTY_ACCESS
 
     def rows(queryset, school_path, role, object_path):
-        return queryset.annotate(
-            r_school=school_path,
-            r_role=Value(role, output_field=CharField()) if isinstance(role, str) else role,
-            r_object=object_path,
-        ).order_by().values_list("r_school", "r_role", "r_object")
+        return (
+            queryset.annotate(
+                r_school=school_path,
+                r_role=Value(role, output_field=CharField()) if isinstance(role, str) else role,
+                r_object=object_path,
+            )
+            .order_by()
+            .values_list("r_school", "r_role", "r_object")
+        )
 
     from django.db.models import F
 
