@@ -70,6 +70,10 @@ class School(models.Model):
         return self.name
 
 
+def default_service_weekdays() -> list[int]:
+    return [0, 1, 2, 3, 4]
+
+
 class Term(models.Model):
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="terms")
     name = models.CharField(_("名称"), max_length=60)
@@ -78,6 +82,9 @@ class Term(models.Model):
     # The winter timetable (earlier end of day, 篇三) runs from this date to winter_ends_on.
     winter_starts_on = models.DateField(_("冬季作息开始"), null=True, blank=True)
     winter_ends_on = models.DateField(_("冬季作息结束"), null=True, blank=True)
+    # Weekdays with service (0 = Monday). A weekly day off, such as Thursday's teacher study (篇七),
+    # is a weekday left out; holidays and make-up days are single dates in the catalogue's calendar.
+    service_weekdays = models.JSONField(_("服务日"), default=default_service_weekdays)
 
     history = HistoricalRecords()
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "aftercare",
+    "catalogue",
     "enrollment",
     "attendance",
     "compensation",

@@ -98,6 +98,23 @@ TABLE = {
 }
 
 
+def _app_tables() -> dict:
+    """Apps declare their rows in ``tests/<app>/url_table*.py`` as ``URL_TABLE`` (same shape)."""
+    import importlib
+    from pathlib import Path
+
+    tables = {}
+    for path in sorted(Path(__file__).resolve().parent.parent.glob("*/url_table*.py")):
+        module = importlib.import_module(f"tests.{path.parent.name}.{path.stem}")
+        overlap = set(tables) & set(module.URL_TABLE)
+        assert not overlap, f"declared twice: {overlap}"
+        tables.update(module.URL_TABLE)
+    return tables
+
+
+TABLE.update(_app_tables())
+
+
 def _url_names(resolver=None, namespace=None):
     resolver = resolver or get_resolver()
     for pattern in resolver.url_patterns:

@@ -1,0 +1,3 @@
+"""Pages: offer."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages: offerings."""
+
+urlpatterns: list = []

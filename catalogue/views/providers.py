@@ -1,0 +1,3 @@
+"""Pages: providers."""
+
+urlpatterns: list = []
