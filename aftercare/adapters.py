@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from .auth_backends import find_user_by_login
 
 WRONG_LOGIN = _("用户名（或手机号）或密码不正确。")
-TOO_MANY_ATTEMPTS = _("这个账户的密码错误次数过多，请5分钟后再试，或点“忘记密码”重置。")
+TOO_MANY_ATTEMPTS = _("这个账户的密码错误次数过多，请5分钟后再试；忘记密码请联系学校管理员。")
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -25,3 +25,7 @@ class AccountAdapter(DefaultAccountAdapter):
         if user is not None:
             return f"user:{user.pk}"
         return f"login:{login.strip().lower()}"
+
+
+def user_display(user) -> str:
+    return user.display_name

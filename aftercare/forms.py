@@ -8,18 +8,37 @@ from .roles import STAFF_ROLES
 class JoinForm(forms.Form):
     """A guardian without an account: invitation code plus the new account's details."""
 
-    code = forms.CharField(label=_("邀请码"), max_length=20, help_text=_("班主任发放的8位邀请码"))
+    code = forms.CharField(
+        label=_("邀请码"),
+        max_length=20,
+        help_text=_("班主任发放的8位邀请码"),
+        widget=forms.TextInput(
+            attrs={"autocapitalize": "characters", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
     relation = forms.ChoiceField(label=_("与学生的关系"), choices=Relation.choices)
-    full_name = forms.CharField(label=_("您的姓名"), max_length=50)
-    phone = forms.CharField(label=_("手机号码"), max_length=11, validators=[phone_validator])
+    full_name = forms.CharField(
+        label=_("您的姓名"), max_length=50, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    phone = forms.CharField(
+        label=_("手机号码"),
+        max_length=11,
+        validators=[phone_validator],
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "numeric", "autocomplete": "tel"}),
+    )
     username = forms.RegexField(
         label=_("用户名"),
         max_length=30,
         regex=r"^[A-Za-z0-9_.-]{3,30}$",
         error_messages={"invalid": _("用户名只能包含字母、数字、下划线、点和连字符，3到30个字符。")},
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
     )
-    password1 = forms.CharField(label=_("密码"), widget=forms.PasswordInput, min_length=8)
-    password2 = forms.CharField(label=_("再次输入密码"), widget=forms.PasswordInput)
+    password1 = forms.CharField(
+        label=_("密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), min_length=8
+    )
+    password2 = forms.CharField(
+        label=_("再次输入密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -66,3 +85,10 @@ class StaffCreateForm(StaffForm):
 
 class StaffEditForm(StaffForm):
     is_active = forms.BooleanField(label=_("在职"), required=False)
+    new_password = forms.CharField(
+        label=_("重设密码"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        required=False,
+        min_length=8,
+        help_text=_("留空则不修改。重设后请当面告知本人。"),
+    )

@@ -390,3 +390,58 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class RosterImportStatus(models.TextChoices):
+    CHECKING = "checking", _("检查中")
+    INVALID = "invalid", _("有错误")
+    VALID = "valid", _("待确认导入")
+    IMPORTING = "importing", _("导入中")
+    IMPORTED = "imported", _("已导入")
+
+
+def roster_upload_path(instance, filename: str) -> str:
+    # Never the uploaded name: the file lists children and guardians' phones, and may hold passwords.
+    return f"roster-imports/{uuid.uuid4().hex}.xlsx"
+
+
+class RosterImport(models.Model):
+    """An uploaded roster workbook: checked into a preview, then imported all at once or not at all.
+
+    The file is kept only while it may still be imported (aftercare/roster_import.py deletes it once
+    the import is refused or done); what was found is kept in ``summary`` and ``errors``.
+    """
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="roster_imports")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    file = models.FileField(upload_to=roster_upload_path, blank=True)
+    original_name = models.CharField(_("文件名"), max_length=200)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=RosterImportStatus.choices, default=RosterImportStatus.CHECKING
+    )
+    summary = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("名单导入")
+        verbose_name_plural = _("名单导入")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="imported") | Q(imported_at__isnull=False),
+                name="roster_import_imported_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"

@@ -165,7 +165,15 @@ def staff_create(
 
 @transaction.atomic
 def staff_update(
-    *, actor, staff: Staff, full_name: str, phone: str, title: str, roles: list[str], is_active: bool
+    *,
+    actor,
+    staff: Staff,
+    full_name: str,
+    phone: str,
+    title: str,
+    roles: list[str],
+    is_active: bool,
+    new_password: str = "",
 ):
     user = staff.user
     user_model = get_user_model()
@@ -173,8 +181,13 @@ def staff_update(
         raise ValidationError({"phone": _("该手机号码已被其他账户使用。")})
     user.full_name = full_name
     user.phone = phone or None
+    update_fields = ["full_name", "phone"]
+    if new_password:
+        validate_password(new_password, user)
+        user.set_password(new_password)
+        update_fields.append("password")
     user._history_user = actor
-    user.save(update_fields=["full_name", "phone"])
+    user.save(update_fields=update_fields)
     staff.title = title
     staff.is_active = is_active
     staff._history_user = actor

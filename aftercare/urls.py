@@ -12,6 +12,7 @@ urlpatterns = [
     path("school/switch/", views.switch_school, name="switch-school"),
     path("join/", views.join, name="join"),
     path("", include("aftercare.core_urls")),
+    path("school/roster/", include("aftercare.import_urls")),
     path("catalogue/", include("catalogue.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -94,3 +94,14 @@ def test_audit_log_shows_who_changed_what_before_and_after(world, as_user):
     assert "值日领导" in page
     row = page[page.index("值日领导") - 600 : page.index("值日领导")]
     assert world.users["admin"].display_name in row
+
+
+def test_administrator_resets_a_forgotten_staff_password(world, as_user):
+    staff = Staff.objects.get(user=world.users["inspector"])
+    response = as_user("admin").post(
+        reverse("core:staff-edit", args=[staff.pk]),
+        {"full_name": "检查员", "roles": ["inspector"], "is_active": "on", "new_password": "Brand-New-Pass-5"},
+    )
+    assert response.status_code == 302
+    staff.user.refresh_from_db()
+    assert staff.user.check_password("Brand-New-Pass-5")
