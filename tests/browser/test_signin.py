@@ -21,11 +21,11 @@ HOME_SECTIONS = {
     "inspector": ("#inspection", ["考勤检查", "今天没有需要检查的课后服务场次"]),
     "teacher": ("#homeroom", ["我的班级（班主任）", "三年级（1）班"]),
     "provider": ("#teaching", ["课后服务", "今天没有需要您点名的课后服务"]),
-    "parent": ("#children", ["我的孩子", SCHOOL]),
+    "parent": ("#children", ["我的孩子", "二年级（1）班"]),
     "committee": ("#committee", ["家委会", "三年级（1）班"]),
-    "otherparent": ("#children", ["我的孩子", OTHER_SCHOOL]),
+    "otherparent": ("#children", ["我的孩子", "一年级（1）班"]),
 }
-SCHOOL_STAFF = {"principal", "schooladmin", "finance", "inspector", "teacher", "provider"}
+SCHOOL_STAFF = {"principal", "schooladmin", "finance", "inspector", "teacher", "provider", "parent"}
 WRONG_LOGIN = "用户名（或手机号）或密码不正确。"
 
 
@@ -52,6 +52,8 @@ def test_each_demo_login_reaches_its_home_section_on_a_phone(
         expect(section).to_contain_text(text)
     if username in SCHOOL_STAFF:
         expect(page.locator("h1")).to_have_text(SCHOOL)
+    if username == "otherparent":
+        expect(page.locator("h1")).to_have_text(OTHER_SCHOOL)
     for child in children_names(username):
         expect(page.locator("#children")).to_contain_text(child)
     # On a phone the navigation starts folded behind the menu button.
