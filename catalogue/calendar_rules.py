@@ -7,8 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
+from django.utils.translation import gettext_lazy as _
+
 MONDAY_TO_FRIDAY = (0, 1, 2, 3, 4)
-WEEKDAY_NAMES = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+WEEKDAY_NAMES = (_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日"))
 
 
 @dataclass(frozen=True)
@@ -80,4 +82,4 @@ def offering_days(days: Iterable[date], weekdays: Iterable[int], makeup: Iterabl
 
 
 def weekday_label(weekdays: Iterable[int]) -> str:
-    return "、".join(WEEKDAY_NAMES[d] for d in sorted(set(weekdays)))
+    return "、".join(str(WEEKDAY_NAMES[d]) for d in sorted(set(weekdays)))
