@@ -7,4 +7,4 @@ class AftercareConfig(AppConfig):
     verbose_name = _("学校与账户")
 
     def ready(self) -> None:
-        from . import job_kinds  # noqa: F401  (registers the job handlers)
+        from . import job_kinds, roster_import  # noqa: F401  (register the job handlers)

@@ -8,12 +8,20 @@ from .permissions import access_for, active_school_id
 from .roles import Role
 
 # (url name, label, roles that see it). The policy still checks every view; this only hides links.
+SCHOOL_ROLES = set(Role) - {Role.DISTRICT_OFFICER}
+
 NAV_ITEMS = [
     ("home", _("首页"), None),
+    ("catalogue:offer", _("课后服务公示"), SCHOOL_ROLES),
     ("core:classroom-list", _("班级与学生"), {Role.PRINCIPAL, Role.ADMINISTRATOR, Role.HOMEROOM_TEACHER}),
+    ("catalogue:term-list", _("学期与课程"), {Role.PRINCIPAL, Role.ADMINISTRATOR}),
+    ("catalogue:provider-list", _("服务机构"), {Role.PRINCIPAL, Role.ADMINISTRATOR}),
     ("core:staff-list", _("教职工"), {Role.PRINCIPAL, Role.ADMINISTRATOR}),
+    ("roster:import-upload", _("名册导入"), {Role.ADMINISTRATOR}),
     ("core:audit-log", _("操作记录"), {Role.PRINCIPAL, Role.ADMINISTRATOR}),
     ("core:district-school-list", _("辖区学校"), {Role.DISTRICT_OFFICER}),
+    ("catalogue:district-provider-list", _("机构审核"), {Role.DISTRICT_OFFICER}),
+    ("catalogue:district-policy-edit", _("收费与酬金标准"), {Role.DISTRICT_OFFICER}),
 ]
 
 

@@ -58,7 +58,7 @@ from typing import IO
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.urls import reverse
@@ -727,8 +727,22 @@ def _plan_students(
 
 
 def hash_initial_passwords(parsed: ParsedRoster) -> dict[str, str]:
-    """Hashes of the file's initial passwords by lowercase username: slow, so done before locking."""
-    return {entry.username.lower(): make_password(entry.password) for entry in parsed.staff if entry.password}
+    """Hashes of the initial passwords of accounts still to be created, by lowercase username.
+
+    Hashing is slow on purpose (a second each on a small server), so it is done before the
+    transaction, and not for usernames that already have an account (which keeps its password).
+    """
+    passwords = {entry.username.lower(): entry.password for entry in parsed.staff if entry.password}
+    if not passwords:
+        return {}
+    taken = set(
+        User.objects.annotate(username_lower=Lower("username"))
+        .filter(username_lower__in=passwords)
+        .values_list("username_lower", flat=True)
+    )
+    return {
+        username: make_password(password) for username, password in passwords.items() if username not in taken
+    }
 
 
 def _write(plan: RosterPlan, *, actor, reason: str) -> None:
@@ -796,6 +810,8 @@ def _listed(errors: list[RowError]) -> list[dict]:
 
 
 def _read_stored_file(roster_import: RosterImport) -> ParsedRoster:
+    if not roster_import.file:
+        raise FileNotFoundError(roster_import.pk)
     with roster_import.file.open("rb") as stored:
         content = stored.read()
     return parse_roster(io.BytesIO(content))
@@ -858,13 +874,21 @@ def roster_import_apply(
     report = progress or (lambda percent, message="": None)
     if roster_import.status != RosterImportStatus.IMPORTING:
         return roster_import
-    parsed = _read_stored_file(roster_import)
-    if any(entry.password for entry in parsed.staff):
-        report(20, _("正在加密初始密码"))
+    try:
+        parsed = _read_stored_file(roster_import)
+    except FileNotFoundError:
+        # Another run imported it, and deleted the upload, since this one loaded the row.
+        roster_import.refresh_from_db()
+        if roster_import.status != RosterImportStatus.IMPORTING:
+            return roster_import
+        raise
+    report(20, _("正在准备导入"))
     hashes = hash_initial_passwords(parsed)
     report(40, _("正在写入"))
     try:
         with transaction.atomic():
+            # One import at a time per school: a second one plans against the rows the first wrote.
+            School.objects.select_for_update().filter(pk=roster_import.school_id).first()
             locked = RosterImport.objects.select_for_update().get(pk=roster_import.pk)
             if locked.status != RosterImportStatus.IMPORTING:
                 return locked
@@ -977,7 +1001,13 @@ def roster_validate_job(job: Job, progress: Progress) -> JobResult:
 def roster_apply_job(job: Job, progress: Progress) -> JobResult:
     roster_import = _roster_import_for_job(job)
     progress(10, _("正在读取名单"))
-    roster_import = roster_import_apply(actor=job.created_by, roster_import=roster_import, progress=progress)
+    try:
+        roster_import = roster_import_apply(
+            actor=job.created_by, roster_import=roster_import, progress=progress
+        )
+    except IntegrityError as error:
+        # Someone else wrote a clashing row (a username, a student number) while this one was writing.
+        raise JobError(_("导入时有人同时修改了相关数据，没有导入任何数据。请再次确认导入。")) from error
     if roster_import.status == RosterImportStatus.IMPORTED:
         message = _("导入完成。")
     elif roster_import.status == RosterImportStatus.INVALID:

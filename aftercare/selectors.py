@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import (
@@ -93,14 +94,26 @@ def staff_of(school: School):
     )
 
 
+def _count_of(queryset):
+    """A correlated COUNT subquery: one per school, never a join that multiplies rows."""
+    return Coalesce(
+        Subquery(
+            queryset.order_by().values("school_id").annotate(n=Count("pk")).values("n"),
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+
+
 def district_schools(district_ids):
+    school = OuterRef("pk")
     return (
         School.objects.filter(district_id__in=district_ids)
         .select_related("district")
         .annotate(
-            student_count=Count("students", filter=Q(students__is_active=True), distinct=True),
-            classroom_count=Count("classrooms", distinct=True),
-            staff_count=Count("staff", filter=Q(staff__is_active=True), distinct=True),
+            student_count=_count_of(Student.objects.filter(school=school, is_active=True)),
+            classroom_count=_count_of(Classroom.objects.filter(school=school)),
+            staff_count=_count_of(Staff.objects.filter(school=school, is_active=True)),
         )
         .order_by("district__name", "name")
     )

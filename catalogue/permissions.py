@@ -64,12 +64,15 @@ def get_provider_for_user(user, pk: int, *, for_write: bool = False, for_vetting
     provider = Provider.objects.select_related("school", "district", "vetted_by").filter(pk=pk).first()
     if provider is None:
         raise Http404
+    school_roles = access_for(user).roles_at(provider.school_id) - OUTSIDER_ROLES
+    if not for_vetting and Role.ADMINISTRATOR in school_roles:
+        return provider
     if may_vet(user, provider):
         if for_write and not for_vetting:
             raise PermissionDenied
         return provider
     if for_vetting:
-        if access_for(user).roles_at(provider.school_id):
+        if school_roles:
             raise PermissionDenied
         raise Http404
     roles = _school_roles_or_404(user, provider.school_id)

@@ -533,7 +533,9 @@ def teacher_choices(school: School, *, keep_ids=()):
             | Q(pk__in=list(keep_ids))
         )
         .distinct()
-        .order_by("full_name", "username")
+        # The offering's own teachers first, so an edit shows at once who teaches it.
+        .annotate(is_kept=Case(When(pk__in=list(keep_ids), then=Value(0)), default=Value(1)))
+        .order_by("is_kept", "full_name", "username")
     )
 
 

@@ -376,3 +376,199 @@ def district_policy_update(*, actor, district, **fields) -> DistrictPolicy:
     _stamp(policy, actor)
     policy.save()
     return policy
+
+
+# Providers: the checks in front of a school's filing and the district's vetting (views/providers.py)
+
+LICENCE_REQUIRED = gettext_lazy("校外机构须填写办学许可证或营业执照号。")
+PROVIDER_NAME_TAKEN = gettext_lazy("本校已有同名的服务提供方。")
+INSTITUTION_STAYS_INSTITUTION = gettext_lazy(
+    "已备案的校外机构不能改为家长志愿者，否则会绕过教育局审核；如确属填错，请另行新建。"
+)
+VOLUNTEER_NOT_VETTED = gettext_lazy("家长志愿者由学校自行管理，无需教育局审核。")
+SUSPENSION_NEEDS_NOTE = gettext_lazy("暂停机构时请填写审核意见，学校会看到原因。")
+
+
+@transaction.atomic
+def provider_file(
+    *,
+    actor,
+    school,
+    provider: Provider | None = None,
+    kind: str,
+    name: str,
+    licence_number: str = "",
+    contact_name: str = "",
+    phone: str = "",
+) -> Provider:
+    """``provider_save`` behind the checks a filing needs (篇八): an institution states its licence,
+    names are unique in the school, and nothing reaches "approved" without the district: an
+    institution never turns into a volunteer (volunteers are approved automatically), and a
+    volunteer who turns into an institution goes to the district for vetting."""
+    errors: dict[str, list[str]] = {}
+    if kind == ProviderKind.INSTITUTION and not licence_number.strip():
+        errors["licence_number"] = [str(LICENCE_REQUIRED)]
+    if provider is not None and provider.kind == ProviderKind.INSTITUTION and kind != provider.kind:
+        errors["kind"] = [str(INSTITUTION_STAYS_INSTITUTION)]
+    same_name = Provider.objects.filter(school=school, name=name)
+    if provider is not None:
+        same_name = same_name.exclude(pk=provider.pk)
+    if same_name.exists():
+        errors["name"] = [str(PROVIDER_NAME_TAKEN)]
+    if errors:
+        raise ValidationError(errors)
+    if provider is not None and not provider.needs_vetting and kind == ProviderKind.INSTITUTION:
+        provider.vetting_status = VettingStatus.PENDING
+    return provider_save(
+        actor=actor,
+        school=school,
+        provider=provider,
+        kind=kind,
+        name=name,
+        licence_number=licence_number.strip(),
+        contact_name=contact_name,
+        phone=phone,
+    )
+
+
+@transaction.atomic
+def institution_vet(*, actor, provider: Provider, status: str, note: str = "") -> Provider:
+    """``provider_vet`` for institutions only (volunteers are the school's own affair); a
+    suspension says why, since the school loses the institution's courses (篇八)."""
+    if not provider.needs_vetting:
+        raise ValidationError(str(VOLUNTEER_NOT_VETTED))
+    if status == VettingStatus.SUSPENDED and not note.strip():
+        raise ValidationError({"note": [str(SUSPENSION_NEEDS_NOTE)]})
+    return provider_vet(actor=actor, provider=provider, status=status, note=note.strip())
+
+
+# Term set-up pages (catalogue/views/calendar.py) ------------------------------------------------
+
+TERM_DATES_REVERSED = gettext_lazy("学期开始日期必须早于结束日期。")
+TERM_NAME_TAKEN = gettext_lazy("本校已有名为“%(name)s”的学期。")
+TERM_OVERLAPS = gettext_lazy("日期与本校学期“%(name)s”（%(start)s 至 %(end)s）重叠。")
+WINTER_END_WITHOUT_START = gettext_lazy("填写了冬季作息结束日期，请同时填写开始日期。")
+WINTER_DATES_REVERSED = gettext_lazy("冬季作息开始日期不能晚于结束日期。")
+WINTER_OUTSIDE_TERM = gettext_lazy("冬季作息日期须在学期（%(start)s 至 %(end)s）之内。")
+SLOT_GRADES_REVERSED = gettext_lazy("起始年级不能高于结束年级。")
+SLOT_TIMES_REVERSED = gettext_lazy("开始时间必须早于结束时间。")
+
+
+def _winter_problems(
+    *, starts_on: date, ends_on: date, winter_starts_on: date | None, winter_ends_on: date | None
+) -> dict[str, list[str]]:
+    if winter_ends_on is not None and winter_starts_on is None:
+        return {"winter_starts_on": [str(WINTER_END_WITHOUT_START)]}
+    if winter_starts_on and winter_ends_on and winter_starts_on > winter_ends_on:
+        return {"winter_ends_on": [str(WINTER_DATES_REVERSED)]}
+    for field_name, day in (("winter_starts_on", winter_starts_on), ("winter_ends_on", winter_ends_on)):
+        if day is not None and not starts_on <= day <= ends_on:
+            return {field_name: [WINTER_OUTSIDE_TERM % {"start": starts_on, "end": ends_on}]}
+    return {}
+
+
+@transaction.atomic
+def term_create(
+    *,
+    actor,
+    school,
+    name: str,
+    starts_on: date,
+    ends_on: date,
+    winter_starts_on: date | None = None,
+    winter_ends_on: date | None = None,
+) -> Term:
+    """A new term of the school, with the default time bands and an empty fee standard."""
+    from django.core.exceptions import NON_FIELD_ERRORS
+
+    from aftercare.models import School
+
+    # Two administrators creating terms at once would both pass the overlap check.
+    School.objects.select_for_update().get(pk=school.pk)
+    problems: dict[str, list[str]] = {}
+    if Term.objects.filter(school=school, name=name).exists():
+        problems["name"] = [TERM_NAME_TAKEN % {"name": name}]
+    if starts_on >= ends_on:
+        problems["ends_on"] = [str(TERM_DATES_REVERSED)]
+    else:
+        problems |= _winter_problems(
+            starts_on=starts_on,
+            ends_on=ends_on,
+            winter_starts_on=winter_starts_on,
+            winter_ends_on=winter_ends_on,
+        )
+        overlapping = (
+            Term.objects.filter(school=school, starts_on__lte=ends_on, ends_on__gte=starts_on)
+            .order_by("starts_on")
+            .first()
+        )
+        if overlapping is not None:
+            problems[NON_FIELD_ERRORS] = [
+                TERM_OVERLAPS
+                % {"name": overlapping.name, "start": overlapping.starts_on, "end": overlapping.ends_on}
+            ]
+    if problems:
+        raise ValidationError(problems)
+    term = Term(
+        school=school,
+        name=name,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        winter_starts_on=winter_starts_on,
+        winter_ends_on=winter_ends_on,
+    )
+    _stamp(term, actor)
+    term.save()
+    term_setup_defaults(actor=actor, term=term)
+    return term
+
+
+@transaction.atomic
+def term_calendar_save(
+    *,
+    actor,
+    term: Term,
+    service_weekdays: list[int],
+    winter_starts_on: date | None,
+    winter_ends_on: date | None,
+    excluded: list[tuple[date, str]],
+    makeup: list[tuple[date, str]],
+    slots: list[dict],
+) -> Term:
+    """The calendar page's one write: weekly pattern, winter dates, single dates and time bands,
+    all saved or none. Every problem of both parts is reported at once."""
+    # Locked, and a fresh instance: two administrators saving at once would interleave the
+    # delete-and-insert of the bands, and a refused save must not leave the caller's term changed.
+    locked = Term.objects.select_for_update().get(pk=term.pk)
+    winter = _winter_problems(
+        starts_on=locked.starts_on,
+        ends_on=locked.ends_on,
+        winter_starts_on=winter_starts_on,
+        winter_ends_on=winter_ends_on,
+    )
+    if winter:
+        raise ValidationError(winter)
+    if any(slot["grade_from"] > slot["grade_to"] for slot in slots):
+        raise ValidationError(str(SLOT_GRADES_REVERSED))
+    messages: list[str] = []
+    steps = (
+        lambda: calendar_update(
+            actor=actor,
+            term=locked,
+            service_weekdays=service_weekdays,
+            winter_starts_on=winter_starts_on,
+            winter_ends_on=winter_ends_on,
+            excluded=excluded,
+            makeup=makeup,
+        ),
+        lambda: time_slots_replace(actor=actor, term=locked, slots=slots),
+    )
+    for step in steps:
+        try:
+            with transaction.atomic():
+                step()
+        except ValidationError as error:
+            messages.extend(error.messages)
+    if messages:
+        raise ValidationError(messages)
+    return locked

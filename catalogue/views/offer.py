@@ -1,6 +1,7 @@
 """Pages: the public offer (公示) parents read before applying, and its printable letter."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -19,7 +20,9 @@ from ..selectors import public_offer
 @require_GET
 def current_offer(request):
     school_id = active_school_id(request)
-    term = current_term(School(pk=school_id)) if school_id else None
+    if school_id is None:
+        raise PermissionDenied  # the offer is a school's; this user acts for none
+    term = current_term(School(pk=school_id))
     if term is None:
         return render(request, "catalogue/offer.html", {"offer": None})
     return redirect("catalogue:term-offer", pk=term.pk)

@@ -100,7 +100,12 @@ def test_administrator_resets_a_forgotten_staff_password(world, as_user):
     staff = Staff.objects.get(user=world.users["inspector"])
     response = as_user("admin").post(
         reverse("core:staff-edit", args=[staff.pk]),
-        {"full_name": "检查员", "roles": ["inspector"], "is_active": "on", "new_password": "Brand-New-Pass-5"},
+        {
+            "full_name": "检查员",
+            "roles": ["inspector"],
+            "is_active": "on",
+            "new_password": "Brand-New-Pass-5",
+        },
     )
     assert response.status_code == 302
     staff.user.refresh_from_db()

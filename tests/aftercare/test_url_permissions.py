@@ -180,3 +180,23 @@ def test_url_against_table(world, url_name):
 def test_job_of_nonexistent_id_is_404(as_user):
     response = as_user("admin").get(reverse("core:job-detail", kwargs={"pk": uuid.uuid4()}))
     assert response.status_code == 404
+
+
+def _roster_import(world):
+    from aftercare.models import RosterImport
+
+    roster_import = RosterImport.objects.create(
+        school=world.school, uploaded_by=world.users["admin"], original_name="名单.xlsx", status="invalid"
+    )
+    return {"pk": roster_import.pk}
+
+
+TABLE.update(
+    {
+        # The roster import acts on the user's own school: only its administrator.
+        "roster:import-upload": ("get", None, {"admin"}),
+        "roster:import-template": ("get", None, {"admin"}),
+        "roster:import-detail": ("get", _roster_import, {"admin"}),
+        "roster:import-confirm": ("post", _roster_import, {"admin"}),
+    }
+)

@@ -172,6 +172,10 @@ class Command(BaseCommand):
         officer = self._user("district", "教育局林科长")
         DistrictOfficer.objects.create(district=district, user=officer)
 
+        from aftercare.demo.catalogue import build_catalogue
+
+        build_catalogue(school=school, other_school=other_school, officer=officer, rng=rng)
+
     def _next_phone(self) -> str:
         self.phone_serial += 1
         return f"139{self.phone_serial:08d}"
