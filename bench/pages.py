@@ -45,7 +45,7 @@ def main() -> None:
         client.get(path)
         queries = []
         with connection.execute_wrapper(
-            lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)
+            lambda execute, sql, *args, seen=queries: seen.append(sql) or execute(sql, *args)
         ):
             response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
