@@ -81,5 +81,16 @@ def offering_days(days: Iterable[date], weekdays: Iterable[int], makeup: Iterabl
     return [day for day in days if day.weekday() in pattern or day in makeup_days]
 
 
+def date_runs(dates: dict[date, str]) -> list[tuple[date, date, str]]:
+    """Consecutive days with the same reason, as (first, last, reason): a holiday week is one run."""
+    runs: list[tuple[date, date, str]] = []
+    for day, reason in sorted(dates.items()):
+        if runs and runs[-1][1] + timedelta(days=1) == day and runs[-1][2] == reason:
+            runs[-1] = (runs[-1][0], day, reason)
+        else:
+            runs.append((day, day, reason))
+    return runs
+
+
 def weekday_label(weekdays: Iterable[int]) -> str:
     return "、".join(str(WEEKDAY_NAMES[d]) for d in sorted(set(weekdays)))

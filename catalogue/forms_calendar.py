@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercare.models import Grade
 
+from .calendar_rules import date_runs
 from .models import CalendarDate, Season, SlotKind
 from .services import SLOT_GRADES_REVERSED, SLOT_TIMES_REVERSED
 
@@ -87,21 +88,9 @@ def parse_date_lines(text: str) -> list[tuple[date, str]]:
 def format_date_lines(dates: Mapping[date, str]) -> str:
     """The inverse of ``parse_date_lines``: consecutive days with the same reason become one range."""
     lines = []
-    ordered = sorted(dates.items())
-    index = 0
-    while index < len(ordered):
-        start, reason = ordered[index]
-        end = start
-        while (
-            index + 1 < len(ordered)
-            and ordered[index + 1][0] == end + timedelta(days=1)
-            and ordered[index + 1][1] == reason
-        ):
-            index += 1
-            end = ordered[index][0]
+    for start, end, reason in date_runs(dict(dates)):
         span = f"{start:%Y-%m-%d}" if end == start else f"{start:%Y-%m-%d}~{end:%Y-%m-%d}"
         lines.append(f"{span} {reason}".rstrip())
-        index += 1
     return "\n".join(lines)
 
 

@@ -557,22 +557,65 @@ class OfferLine:
 
 
 @dataclass
+class BasicCareSummary:
+    """A grade's basic care in one line: every class has its own, with the same times."""
+
+    lines: list[OfferLine]
+
+    @property
+    def first(self) -> OfferLine:
+        return self.lines[0]
+
+    @property
+    def class_count(self) -> int:
+        return len(self.lines)
+
+    @property
+    def costs(self) -> list[Decimal]:
+        return sorted({line.term_cost for line in self.lines})
+
+    @property
+    def places_left(self) -> int:
+        return sum(line.places_left for line in self.lines)
+
+    @property
+    def capacity(self) -> int:
+        return sum(line.offering.capacity for line in self.lines)
+
+
+@dataclass
+class GradeOffer:
+    grade: int
+    basic_care: BasicCareSummary | None
+    courses: list[OfferLine]
+
+
+@dataclass
 class PublicOffer:
     term: Term
     calendar: TermCalendar
     standard: FeeStandard
     policy: DistrictPolicy
-    grades: dict[int, list[OfferLine]]
+    grades: list[GradeOffer]
     slot_rows: list[SlotRule]
 
     @property
     def service_day_count(self) -> int:
         return len(self.calendar.service_days)
 
+    @property
+    def excluded_runs(self) -> list[tuple[date, date, str]]:
+        return calendar_rules.date_runs(self.calendar.excluded)
 
-def public_offer(term: Term) -> PublicOffer:
+    @property
+    def makeup_runs(self) -> list[tuple[date, date, str]]:
+        return calendar_rules.date_runs(self.calendar.makeup)
+
+
+def public_offer(term: Term, *, first_grades: frozenset[int] = frozenset()) -> PublicOffer:
     """Everything the school publishes for a term: times, offerings per grade with places left,
-    fee standards. A constant number of queries."""
+    fee standards. The grades in ``first_grades`` (a parent's children's) come first. A constant
+    number of queries."""
     from .fees import term_cost
 
     calendar = term_calendar(term)
@@ -599,10 +642,17 @@ def public_offer(term: Term) -> PublicOffer:
             times=times,
             weekdays=calendar_rules.weekday_label(offering.weekdays),
         )
-    grades = {
-        grade: [lines[o.pk] for o in grade_offerings]
-        for grade, grade_offerings in offerings_by_grade(offerings).items()
-    }
+    grades = []
+    for grade, grade_offerings in offerings_by_grade(offerings).items():
+        basic = [lines[o.pk] for o in grade_offerings if not o.is_course]
+        grades.append(
+            GradeOffer(
+                grade=grade,
+                basic_care=BasicCareSummary(basic) if basic else None,
+                courses=[lines[o.pk] for o in grade_offerings if o.is_course],
+            )
+        )
+    grades.sort(key=lambda g: (g.grade not in first_grades, g.grade))
     return PublicOffer(
         term=term,
         calendar=calendar,

@@ -7,8 +7,8 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from aftercare.jobs import job_start
-from aftercare.models import School
-from aftercare.permissions import active_school_id
+from aftercare.models import School, Student
+from aftercare.permissions import access_for, active_school_id
 from aftercare.selectors import current_term
 
 from ..job_kinds import OFFER_LETTER
@@ -32,7 +32,15 @@ def current_offer(request):
 @require_GET
 def term_offer(request, pk):
     term = get_term_for_user(request.user, pk)
-    return render(request, "catalogue/offer.html", {"offer": public_offer(term), "term": term})
+    school_access = access_for(request.user).schools[term.school_id]
+    child_grades = frozenset(
+        Student.objects.filter(pk__in=school_access.child_ids).values_list("classroom__grade", flat=True)
+    )
+    return render(
+        request,
+        "catalogue/offer.html",
+        {"offer": public_offer(term, first_grades=child_grades), "term": term, "child_grades": child_grades},
+    )
 
 
 @login_required
