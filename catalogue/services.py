@@ -231,8 +231,9 @@ def publishing_problems(offering: Offering, *, today: date | None = None) -> lis
 
 @transaction.atomic
 def offering_publish(*, actor, offering: Offering) -> Offering:
+    # Lock only the offering row: PostgreSQL refuses FOR UPDATE on the nullable side of a join.
     offering = (
-        Offering.objects.select_for_update()
+        Offering.objects.select_for_update(of=("self",))
         .select_related("term", "school__district", "provider")
         .get(pk=offering.pk)
     )
