@@ -223,7 +223,7 @@ class Guardian(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name}（{self.get_relation_display()}）"
+        return _("%(name)s（%(relation)s）") % {"name": self.name, "relation": self.get_relation_display()}
 
 
 INVITATION_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

@@ -9,6 +9,7 @@ from itertools import groupby
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     Classroom,
@@ -133,7 +134,7 @@ class AuditEntry:
     reason: str
 
 
-ACTIONS = {"+": "创建", "~": "修改", "-": "删除"}
+ACTIONS = {"+": _("创建"), "~": _("修改"), "-": _("删除")}
 
 
 def _audited_histories(school: School):
@@ -214,9 +215,9 @@ def audit_entries(school: School, *, limit: int = 100) -> list[AuditEntry]:
             entries.append(
                 AuditEntry(
                     when=row.history_date,
-                    who=str(row.history_user) if row.history_user else "系统",
+                    who=str(row.history_user) if row.history_user else str(_("系统")),
                     what=str(label),
-                    action=ACTIONS.get(row.history_type, row.history_type),
+                    action=str(ACTIONS.get(row.history_type, row.history_type)),
                     subject=subject(row),
                     changes=changes,
                     reason=row.history_change_reason or "",

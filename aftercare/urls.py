@@ -1,11 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from . import views
 
-admin.site.site_header = "课后服务平台 · 后台管理"
-admin.site.site_title = "课后服务平台"
+admin.site.site_header = _("课后服务平台 · 后台管理")
+admin.site.site_title = _("课后服务平台")
 
 urlpatterns = [
     path("", views.home, name="home"),
