@@ -12,6 +12,7 @@ SCHOOL_ROLES = set(Role) - {Role.DISTRICT_OFFICER}
 
 NAV_ITEMS = [
     ("home", _("首页"), None),
+    ("core:notification-list", _("通知"), None),
     ("catalogue:offer", _("课后服务公示"), SCHOOL_ROLES),
     ("core:classroom-list", _("班级与学生"), {Role.PRINCIPAL, Role.ADMINISTRATOR, Role.HOMEROOM_TEACHER}),
     ("catalogue:term-list", _("学期与课程"), {Role.PRINCIPAL, Role.ADMINISTRATOR}),

@@ -11,3 +11,10 @@ def run_job_task(job_id: str) -> None:
 @shared_task
 def dispatch_stranded_jobs_task() -> int:
     return jobs.dispatch_stranded_jobs()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def email_notifications_task(notification_ids: list[int]) -> int:
+    from .notifications import email_notifications
+
+    return email_notifications(notification_ids)

@@ -12,7 +12,8 @@ from . import selectors, services
 from .forms import JoinAnotherChildForm, JoinForm, StaffCreateForm, StaffEditForm
 from .job_kinds import INVITATION_LETTERS
 from .jobs import job_start
-from .models import Guardian, School
+from .models import Guardian, Notification, School
+from .notifications import notifications_mark_read
 from .permissions import (
     ACTIVE_SCHOOL_SESSION_KEY,
     access_for,
@@ -49,7 +50,12 @@ def home(request):
     school_id = active_school_id(request)
     roles = access.roles_at(school_id)
     school = School.objects.select_related("district").filter(pk=school_id).first() if school_id else None
-    context = {"school": school, "roles": roles, "Role": Role}
+    context = {
+        "school": school,
+        "roles": roles,
+        "Role": Role,
+        "unread_count": Notification.objects.filter(user=request.user, read_at__isnull=True).count(),
+    }
     if school is not None:
         context["term"] = selectors.current_term(school)
         if roles & SCHOOL_LEADERS:
@@ -298,3 +304,21 @@ def job_download(request, pk):
     if not job.result_file:
         raise Http404
     return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=job.result_name)
+
+
+# Notifications ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def notification_list(request):
+    """The signed-in person's own notifications: nobody else's can be addressed here."""
+    notifications = list(Notification.objects.filter(user=request.user)[:100])
+    return render(request, "aftercare/notification_list.html", {"notifications": notifications})
+
+
+@login_required
+@require_POST
+def notifications_read(request):
+    notifications_mark_read(user=request.user)
+    return redirect("core:notification-list")

@@ -31,11 +31,11 @@ def grow(world, students: int) -> None:
 
 
 PAGES = [
-    ("principal", lambda w: reverse("home"), 8),
-    ("admin", lambda w: reverse("home"), 8),
-    ("homeroom", lambda w: reverse("home"), 6),
-    ("parent", lambda w: reverse("home"), 6),
-    ("district", lambda w: reverse("home"), 5),
+    ("principal", lambda w: reverse("home"), 9),
+    ("admin", lambda w: reverse("home"), 9),
+    ("homeroom", lambda w: reverse("home"), 7),
+    ("parent", lambda w: reverse("home"), 7),
+    ("district", lambda w: reverse("home"), 6),
     ("admin", lambda w: reverse("core:classroom-list"), 5),
     ("homeroom", lambda w: reverse("core:classroom-detail", args=[w.classroom.pk]), 7),
     ("admin", lambda w: reverse("core:student-detail", args=[w.child.pk]), 6),

@@ -44,6 +44,9 @@ def _job(world):
 # own school, so the principal of school B reaches them too (with school B's rows: see test_isolation).
 TABLE = {
     "home": ("get", None, SIGNED_IN),
+    # Each person's own notifications: the pages take no object id.
+    "core:notification-list": ("get", None, SIGNED_IN),
+    "core:notifications-read": ("post", None, SIGNED_IN),
     "switch-school": ("post", None, SIGNED_IN),
     "join": ("get", None, PUBLIC),
     "core:classroom-list": (
