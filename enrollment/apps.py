@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class EnrollmentConfig(AppConfig):
     name = "enrollment"
     verbose_name = _("报名")
+
+    def ready(self) -> None:
+        from . import job_kinds  # noqa: F401  (registers the job handlers)

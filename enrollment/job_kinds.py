@@ -1,0 +1,1 @@
+"""The enrollment app's long jobs (agreement PDFs, exports)."""

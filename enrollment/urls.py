@@ -1,0 +1,5 @@
+from .views import family, review, school
+
+app_name = "enrollment"
+
+urlpatterns = [*family.urlpatterns, *review.urlpatterns, *school.urlpatterns]

@@ -1,0 +1,1 @@
+"""Enrollment pages, one module per side; each module lists its own ``urlpatterns``."""

@@ -1,0 +1,3 @@
+"""Pages: family."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages: school."""
+
+urlpatterns: list = []
