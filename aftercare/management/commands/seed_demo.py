@@ -176,6 +176,10 @@ class Command(BaseCommand):
 
         build_catalogue(school=school, other_school=other_school, officer=officer, rng=rng)
 
+        from aftercare.demo.enrollment import build_enrollment
+
+        build_enrollment(school=school)
+
     def _next_phone(self) -> str:
         self.phone_serial += 1
         return f"139{self.phone_serial:08d}"
