@@ -158,10 +158,11 @@ def _validate_choices(student: Student, term: Term, wants_basic_care: bool, cour
     return chosen
 
 
-def fee_summary(term: Term, offerings: list[Offering]) -> dict:
-    """The term fee of the chosen offerings, per kind, checked against the district's caps."""
-    calendar = term_calendar(term)
-    policy = district_policy(term.school.district)
+def fee_summary(term: Term, offerings: list[Offering], *, calendar=None, policy=None) -> dict:
+    """The term fee of the chosen offerings, per kind, checked against the district's caps.
+    Pass the term's calendar and the district's policy when summing many applications."""
+    calendar = calendar or term_calendar(term)
+    policy = policy or district_policy(term.school.district)
     lines = [(o, term_cost(o.fee_mode, o.fee_amount, calendar.session_count(o))) for o in offerings]
     basic = sum((cost for o, cost in lines if o.kind == OfferingKind.BASIC_CARE), Decimal("0.00"))
     courses = sum((cost for o, cost in lines if o.kind == OfferingKind.COURSE), Decimal("0.00"))
@@ -302,9 +303,9 @@ def _active_counts(offering_ids) -> dict[int, int]:
     )
 
 
-def _amounts_due(application: Application, offerings: list[Offering]) -> dict[int, Decimal]:
+def _amounts_due(application: Application, offerings: list[Offering], **loaded) -> dict[int, Decimal]:
     """Each enrollment's term cost, less the granted waiver (basic care first, then courses)."""
-    fees = fee_summary(application.term, offerings)
+    fees = fee_summary(application.term, offerings, **loaded)
     left = application.waiver_amount if application.waiver_status == WaiverStatus.GRANTED else Decimal("0.00")
     due = {}
     for offering, cost in sorted(
@@ -343,13 +344,23 @@ def applications_approve(*, actor, applications) -> dict[str, int]:
     taken = _active_counts(offering_ids)
     today = timezone.localdate()
     now = timezone.now()
+    # One term's calendar and one district's caps serve every application of the batch.
+    loaded_by_term = {}
+    for application in locked:
+        if application.term_id not in loaded_by_term:
+            loaded_by_term[application.term_id] = {
+                "calendar": term_calendar(application.term),
+                "policy": district_policy(application.term.school.district),
+            }
     result = {"approved": 0, "enrolled": 0, "waitlisted": 0}
     by_application: dict[int, list[Choice]] = {}
     for choice in choices:
         by_application.setdefault(choice.application_id, []).append(choice)
     for application in locked:
         mine = by_application.get(application.pk, [])
-        due = _amounts_due(application, [offerings[c.offering_id] for c in mine])
+        due = _amounts_due(
+            application, [offerings[c.offering_id] for c in mine], **loaded_by_term[application.term_id]
+        )
         waitlisted_names = []
         for choice in mine:
             offering = offerings[choice.offering_id]
@@ -605,3 +616,20 @@ def waiting_position(choice: Choice) -> int:
         .count()
         + 1
     )
+
+
+# Refunds paid back (enrollment/views/school.py) ---------------------------------------------------
+
+REFUND_ALREADY_PAID = gettext_lazy("这笔退费已经退还过了。")
+
+
+@transaction.atomic
+def refund_mark_paid(*, actor, refund: Refund) -> Refund:
+    """Finance has given the money back to the family: the refund is marked paid today."""
+    refund = Refund.objects.select_for_update().get(pk=refund.pk)
+    if refund.paid_on is not None:
+        raise ValidationError(str(REFUND_ALREADY_PAID))
+    refund.paid_on = timezone.localdate()
+    _stamp(refund, actor, "refund paid back")
+    refund.save(update_fields=["paid_on"])
+    return refund
