@@ -197,8 +197,16 @@ def offerings_by_grade(offerings: list[Offering]) -> dict[int, list[Offering]]:
 
 
 def places_taken(offerings: list[Offering]) -> dict[int, int]:
-    """Places taken per offering. Filled from enrollments once enrollment lands (issue 4)."""
-    return {}
+    """Places taken per offering: its active enrollments (one query, through the reverse relation
+    so the catalogue does not import the enrollment app)."""
+    if not offerings:
+        return {}
+    rows = (
+        Offering.objects.filter(pk__in=[o.pk for o in offerings])
+        .annotate(taken=Count("enrollments", filter=Q(enrollments__left_on__isnull=True)))
+        .values_list("pk", "taken")
+    )
+    return dict(rows)
 
 
 # Providers -------------------------------------------------------------------------------------

@@ -339,3 +339,15 @@ def test_two_concurrent_approvals_for_the_last_place_enrol_exactly_one(world):
     assert errors == []
     assert Enrollment.objects.filter(offering=football, left_on__isnull=True).count() == 1
     assert Choice.objects.filter(offering=football, status=ChoiceStatus.WAITLISTED).count() == 1
+
+
+def test_the_public_offer_counts_the_places_taken(world, term, as_user):
+    from django.urls import reverse
+
+    football = course(world, term, capacity=2)
+    application = through_class_review(
+        world, apply(world, term, world.child, world.users["parent"], courses=[football])
+    )
+    services.applications_approve(actor=world.users["principal"], applications=[application])
+    page = as_user("other_parent").get(reverse("catalogue:term-offer", args=[term.pk])).content.decode()
+    assert "剩余名额 1 / 2" in page
