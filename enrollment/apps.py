@@ -7,4 +7,4 @@ class EnrollmentConfig(AppConfig):
     verbose_name = _("报名")
 
     def ready(self) -> None:
-        from . import job_kinds  # noqa: F401  (registers the job handlers)
+        from . import export_jobs, job_kinds  # noqa: F401  (register the job handlers)

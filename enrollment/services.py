@@ -53,6 +53,8 @@ ALREADY_SIGNED = gettext_lazy("您已签署过这个版本的协议。")
 NOT_CURRENT_TERM = gettext_lazy("只能为当前学期收费，不得跨学期收费。")
 WAIVER_TOO_HIGH = gettext_lazy("减免金额不能超过应缴金额 %(due)s 元。")
 WAIVER_NOT_REQUESTED = gettext_lazy("这份报名没有申请减免。")
+WAIVER_ALREADY_DECIDED = gettext_lazy("这份减免申请已经处理过了。")
+EFFECTIVE_BEFORE_LATEST = gettext_lazy("新版本的生效日期不能早于第 %(version)s 版的生效日期 %(date)s。")
 
 
 def _stamp(obj, actor, reason: str = "") -> None:
@@ -79,6 +81,10 @@ def current_agreement(school, today=None) -> AgreementVersion | None:
 def agreement_publish(*, actor, school, title: str, body: str, effective_from) -> AgreementVersion:
     """A new version of the agreement (existing versions are never edited)."""
     latest = AgreementVersion.objects.select_for_update().filter(school=school).order_by("-version").first()
+    if latest is not None and effective_from < latest.effective_from:
+        raise ValidationError(
+            str(EFFECTIVE_BEFORE_LATEST) % {"version": latest.version, "date": latest.effective_from}
+        )
     return AgreementVersion.objects.create(
         school=school,
         version=(latest.version + 1) if latest else 1,
@@ -204,16 +210,22 @@ def application_submit(
     if fees["problems"]:
         raise ValidationError(fees["problems"])
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            application, created = Application.objects.select_for_update().get_or_create(
-                term=term,
-                student=student,
-                defaults={"school": student.school, "applicant": actor, "submitted_at": now},
+    application = Application.objects.select_for_update().filter(term=term, student=student).first()
+    created = application is None
+    if created:
+        application = Application(
+            school=student.school, term=term, student=student, applicant=actor, submitted_at=now
+        )
+        _stamp(application, actor, "submitted")
+        try:
+            with transaction.atomic():
+                application.save()
+        except IntegrityError:
+            # Two submissions raced; the other one created it. Lock it and carry on as an edit.
+            application, created = (
+                Application.objects.select_for_update().get(term=term, student=student),
+                False,
             )
-    except IntegrityError:
-        # Two submissions raced; the other one created it. Lock it and carry on as an edit.
-        application, created = Application.objects.select_for_update().get(term=term, student=student), False
     if not created and not application.is_editable:
         raise ValidationError(str(ALREADY_DECIDED))
     application.applicant = actor
@@ -566,6 +578,8 @@ def waiver_decide(
     application = Application.objects.select_for_update().get(pk=application.pk)
     if application.waiver_status == WaiverStatus.NONE:
         raise ValidationError(str(WAIVER_NOT_REQUESTED))
+    if application.waiver_status != WaiverStatus.PENDING:
+        raise ValidationError(str(WAIVER_ALREADY_DECIDED))
     offerings = [c.offering for c in application.choices.select_related("offering")]
     total = fee_summary(application.term, offerings)["total"]
     if granted and amount > total:

@@ -657,7 +657,7 @@ def test_offering_list_query_count_is_constant(world, as_user, term):
     assert counts == [12, 12], [q["sql"][:120] for q in queries.captured_queries]
 
 
-@pytest.mark.parametrize(("persona", "expected"), [("admin", 14), ("parent", 8)])
+@pytest.mark.parametrize(("persona", "expected"), [("admin", 15), ("parent", 9)])
 def test_offering_detail_query_count_is_constant(world, as_user, term, persona, expected):
     offering = course(world, term, publish=True)
     client = as_user(persona)

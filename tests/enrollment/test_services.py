@@ -351,3 +351,44 @@ def test_the_public_offer_counts_the_places_taken(world, term, as_user):
     services.applications_approve(actor=world.users["principal"], applications=[application])
     page = as_user("other_parent").get(reverse("catalogue:term-offer", args=[term.pk])).content.decode()
     assert "剩余名额 1 / 2" in page
+
+
+def test_a_waiver_is_decided_once(world, term):
+    application = services.application_submit(
+        actor=world.users["parent"],
+        student=world.child,
+        term=term,
+        wants_basic_care=True,
+        course_ids=[],
+        waiver_requested=True,
+        waiver_reason="家庭经济困难",
+    )
+    services.waiver_decide(
+        actor=world.users["finance"], application=application, granted=True, amount=Decimal("100")
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.waiver_decide(actor=world.users["principal"], application=application, granted=False)
+    assert refused.value.messages == ["这份减免申请已经处理过了。"]
+    application.refresh_from_db()
+    assert application.waiver_amount == Decimal("100.00")
+    # Every step of the application's history names who took it.
+    assert not application.history.filter(history_user__isnull=True).exists()
+
+
+def test_a_new_agreement_version_cannot_take_effect_before_the_last(world):
+    services.agreement_publish(
+        actor=world.users["admin"],
+        school=world.school,
+        title="协议",
+        body="正文",
+        effective_from=date(2026, 9, 1),
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.agreement_publish(
+            actor=world.users["admin"],
+            school=world.school,
+            title="协议",
+            body="新",
+            effective_from=date(2026, 8, 1),
+        )
+    assert refused.value.messages == ["新版本的生效日期不能早于第 1 版的生效日期 2026-09-01。"]
