@@ -589,6 +589,15 @@ def waiver_decide(
     application.waiver_decided_by = actor
     _stamp(application, actor, "waiver decided")
     application.save(update_fields=["waiver_status", "waiver_amount", "waiver_decided_by"])
+    # Decided after approval: the bill lines of the places already taken follow the decision.
+    enrollments = list(application.enrollments.filter(left_on__isnull=True).select_related("offering"))
+    if enrollments:
+        due = _amounts_due(application, [e.offering for e in enrollments])
+        for enrollment in enrollments:
+            if enrollment.amount_due != due[enrollment.offering_id]:
+                enrollment.amount_due = due[enrollment.offering_id]
+                _stamp(enrollment, actor, "waiver decided")
+                enrollment.save(update_fields=["amount_due"])
     return application
 
 

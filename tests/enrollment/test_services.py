@@ -392,3 +392,21 @@ def test_a_new_agreement_version_cannot_take_effect_before_the_last(world):
             effective_from=date(2026, 8, 1),
         )
     assert refused.value.messages == ["新版本的生效日期不能早于第 1 版的生效日期 2026-09-01。"]
+
+
+def test_a_waiver_granted_after_approval_lowers_the_bill(world, term):
+    application = services.application_submit(
+        actor=world.users["parent"],
+        student=world.child,
+        term=term,
+        wants_basic_care=True,
+        course_ids=[],
+        waiver_requested=True,
+        waiver_reason="家庭经济困难",
+    )
+    through_class_review(world, application)
+    services.applications_approve(actor=world.users["principal"], applications=[application])
+    services.waiver_decide(
+        actor=world.users["finance"], application=application, granted=True, amount=Decimal("120.50")
+    )
+    assert Enrollment.objects.get(application=application).amount_due == Decimal("179.50")
