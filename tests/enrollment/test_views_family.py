@@ -3,7 +3,6 @@
 import subprocess
 from datetime import date
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from django.db import connection
@@ -20,24 +19,6 @@ from tests.factories import StudentFactory, make_parent
 
 TODAY = date(2026, 10, 12)
 WECHAT = "Mozilla/5.0 (Linux; Android 13) MicroMessenger/8.0.47"
-
-
-@pytest.fixture(autouse=True)
-def frozen_today():
-    with mock.patch("django.utils.timezone.localdate", return_value=TODAY):
-        yield
-
-
-@pytest.fixture
-def term(world):
-    term = world.school.terms.get()
-    admin = world.users["admin"]
-    catalogue.term_setup_defaults(actor=admin, term=term)
-    for offering in catalogue.basic_care_create_for_all_classes(
-        actor=admin, term=term, fee_mode=FeeMode.PER_TERM, fee_amount=Decimal("300.00"), capacity=40
-    ):
-        catalogue.offering_publish(actor=admin, offering=offering)
-    return term
 
 
 def course(world, term, name="足球", capacity=2, fee=Decimal("10.00"), grades=(3,), publish=True):
