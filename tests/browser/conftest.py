@@ -54,9 +54,11 @@ def _allow_sync_orm_beside_playwright():
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium_browser():
-    """One headless Debian Chromium for the whole run."""
+    """One headless Debian Chromium for the browser tests. Package scope: Playwright's sync API
+    keeps an event loop running in the main thread, and Django refuses database work beside a
+    running loop, so it must stop before the tests after this folder (e.g. threaded race tests)."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run browser tests")
     from playwright.sync_api import sync_playwright
