@@ -12,7 +12,7 @@ from aftercare.permissions import access_for
 from aftercare.roles import Role
 from catalogue.models import Offering
 
-from . import selectors
+from . import permissions, selectors
 from .exports import applications_workbook, roster_workbook
 
 EXPORT_APPLICATIONS = "enrollment_applications_export"
@@ -45,7 +45,7 @@ def export_applications(job: Job, progress: Progress) -> JobResult:
 @job_handler(EXPORT_ROSTER)
 def export_roster(job: Job, progress: Progress) -> JobResult:
     try:
-        offering = selectors.get_roster_offering_for_user(job.created_by, job.params["offering_id"])
+        offering = permissions.get_roster_offering_for_user(job.created_by, job.params["offering_id"])
     except (PermissionDenied, Http404) as error:
         raise JobError(str(NOT_ALLOWED)) from error
     progress(20, _("正在整理课程名单"))

@@ -7,8 +7,10 @@ from django.http import Http404
 from aftercare.models import Student
 from aftercare.permissions import access_for, get_student_for_user
 from aftercare.roles import Role
+from catalogue.models import Offering
+from catalogue.permissions import get_offering_for_user
 
-from .models import Application, Enrollment
+from .models import Application, Enrollment, Refund
 
 FAMILY_ROLES = frozenset({Role.PARENT, Role.PARENT_COMMITTEE})
 
@@ -60,3 +62,54 @@ def get_enrollment_for_user(user, pk: int) -> Enrollment:
         raise Http404
     get_application_for_user(user, enrollment.application_id)
     return enrollment
+
+
+SCHOOL_OUTSIDER_ROLES = frozenset({Role.PARENT, Role.PARENT_COMMITTEE, Role.DISTRICT_OFFICER})
+ROSTER_ROLES = frozenset({Role.PRINCIPAL, Role.ADMINISTRATOR})
+MONEY_ROLES = frozenset({Role.FINANCE, Role.PRINCIPAL})
+
+
+def _refusal(roles) -> Exception:
+    """Parents and district officers must not learn that a school's row exists: 404; staff 403."""
+    return Http404() if roles <= SCHOOL_OUTSIDER_ROLES else PermissionDenied()
+
+
+def get_roster_offering_for_user(user, pk: int) -> Offering:
+    """A course roster (children, guardians' phones) is for the school's principal and
+    administrators and the offering's own teachers."""
+    offering = get_offering_for_user(user, pk)
+    roles = access_for(user).roles_at(offering.school_id)
+    if roles & ROSTER_ROLES or offering.teachers.filter(pk=user.pk).exists():
+        return offering
+    raise _refusal(roles)
+
+
+def get_student_for_finance(user, pk: int) -> Student:
+    """A child whose term bill finance or the principal may record money against."""
+    student = Student.objects.select_related("school", "classroom").filter(pk=pk).first()
+    if student is None:
+        raise Http404
+    roles = access_for(user).roles_at(student.school_id)
+    if not roles:
+        raise Http404
+    if roles & MONEY_ROLES:
+        return student
+    raise _refusal(roles)
+
+
+def get_refund_for_finance(user, pk: int) -> Refund:
+    refund = (
+        Refund.objects.select_related(
+            "enrollment__student__school", "enrollment__student__classroom", "enrollment__offering"
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if refund is None:
+        raise Http404
+    roles = access_for(user).roles_at(refund.enrollment.student.school_id)
+    if not roles:
+        raise Http404
+    if roles & MONEY_ROLES:
+        return refund
+    raise _refusal(roles)

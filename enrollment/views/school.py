@@ -15,7 +15,7 @@ from aftercare.roles import Role
 from aftercare.selectors import current_term
 from aftercare.views import add_service_errors
 
-from .. import selectors, services
+from .. import permissions, selectors, services
 from ..export_jobs import EXPORT_APPLICATIONS, EXPORT_ROSTER
 from ..forms_school import ApplicationFilterForm, BillFilterForm, PaymentForm
 from ..models import ApplicationStatus
@@ -101,7 +101,7 @@ def participation(request):
 @login_required
 @require_GET
 def course_roster(request, offering_pk):
-    offering = selectors.get_roster_offering_for_user(request.user, offering_pk)
+    offering = permissions.get_roster_offering_for_user(request.user, offering_pk)
     enrollments = selectors.course_roster(offering)
     rows = [
         {
@@ -123,7 +123,7 @@ def course_roster(request, offering_pk):
 @login_required
 @require_POST
 def export_roster(request, offering_pk):
-    offering = selectors.get_roster_offering_for_user(request.user, offering_pk)
+    offering = permissions.get_roster_offering_for_user(request.user, offering_pk)
     job = job_start(
         actor=request.user, school=offering.school, kind=EXPORT_ROSTER, params={"offering_id": offering.pk}
     )
@@ -152,7 +152,7 @@ def bills(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def payment_create(request, student_pk):
-    student = selectors.get_student_for_finance(request.user, student_pk)
+    student = permissions.get_student_for_finance(request.user, student_pk)
     term = current_term(student.school)
     form = PaymentForm(request.POST or None, school=student.school, current_term=term)
     if request.method == "POST" and form.is_valid():
@@ -182,7 +182,7 @@ def payment_create(request, student_pk):
 @login_required
 @require_POST
 def refund_paid(request, pk):
-    refund = selectors.get_refund_for_finance(request.user, pk)
+    refund = permissions.get_refund_for_finance(request.user, pk)
     try:
         services.refund_mark_paid(actor=request.user, refund=refund)
     except ValidationError as error:
