@@ -16,6 +16,7 @@ urlpatterns = [
     path("school/roster/", include("aftercare.import_urls")),
     path("catalogue/", include("catalogue.urls")),
     path("enrollment/", include("enrollment.urls")),
+    path("attendance/", include("attendance.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -130,6 +131,18 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-stranded-jobs": {
         "task": "aftercare.tasks.dispatch_stranded_jobs_task",
         "schedule": timedelta(minutes=1),
+    },
+    "prepare-sessions": {
+        "task": "attendance.tasks.prepare_sessions_task",
+        "schedule": crontab(hour=1, minute=0),
+    },
+    "alert-unmarked-sessions": {
+        "task": "attendance.tasks.alert_unmarked_sessions_task",
+        "schedule": timedelta(minutes=5),
+    },
+    "alert-missing-hand-overs": {
+        "task": "attendance.tasks.alert_missing_hand_overs_task",
+        "schedule": timedelta(minutes=5),
     },
 }
 

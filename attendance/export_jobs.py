@@ -1,0 +1,1 @@
+"""Long jobs of the attendance pages (exports, roll sheets)."""

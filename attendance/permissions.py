@@ -1,0 +1,106 @@
+"""Who may see and act on a session and what hangs off it. Same rules as aftercare.permissions:
+404 for outsiders (another school, a parent, a district officer), 403 for staff without the role.
+
+Actions on a session:
+
+- ``view``: its teachers, the homeroom teacher of its class (basic care), the inspectors and the
+  school's leaders;
+- ``teach``: take roll, hand children over, write the activity record: its teachers, and the
+  school's administrators (a substitute's roll, a correction: audited like any other);
+- ``inspect``: teachers' attendance, rating records, inspections: inspectors and leaders;
+- ``cancel``: the school's administrators and principal.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from aftercare.models import Student
+from aftercare.permissions import access_for
+from aftercare.roles import SCHOOL_LEADERS, Role
+
+from .models import AbsenceCase, Session
+
+OUTSIDER_ROLES = frozenset({Role.PARENT, Role.PARENT_COMMITTEE, Role.DISTRICT_OFFICER})
+INSPECTING_ROLES = frozenset({Role.INSPECTOR}) | SCHOOL_LEADERS
+CANCELLING_ROLES = SCHOOL_LEADERS
+TEACHING_ROLES = frozenset({Role.SERVICE_TEACHER, Role.PROVIDER_STAFF, Role.HOMEROOM_TEACHER})
+ACTIONS = ("view", "teach", "inspect", "cancel")
+
+
+def session_teacher_ids(session: Session) -> set[int]:
+    """The users who teach the session: the offering's teachers and its provider staff with an account."""
+    offering = session.offering
+    ids = set(offering.teachers.values_list("pk", flat=True))
+    ids |= set(offering.provider_staff.exclude(user=None).values_list("user_id", flat=True))
+    return ids
+
+
+def _refusal(roles) -> Exception:
+    return Http404() if roles <= OUTSIDER_ROLES else PermissionDenied()
+
+
+def session_allows(user, session: Session, action: str, *, teacher_ids: set[int] | None = None) -> bool:
+    """The rule itself, for pages that already hold the session (and perhaps its teachers)."""
+    if action not in ACTIONS:
+        raise ValueError(action)
+    school_access = access_for(user).schools.get(session.school_id)
+    if school_access is None:
+        return False
+    roles = school_access.roles
+    if action == "cancel":
+        return bool(roles & CANCELLING_ROLES)
+    if action == "inspect":
+        return bool(roles & INSPECTING_ROLES)
+    if teacher_ids is None:
+        teacher_ids = session_teacher_ids(session)
+    is_teacher = user.pk in teacher_ids
+    if action == "teach":
+        return is_teacher or Role.ADMINISTRATOR in roles
+    is_homeroom = session.offering.classroom_id in school_access.homeroom_classroom_ids
+    return is_teacher or is_homeroom or bool(roles & INSPECTING_ROLES)
+
+
+def get_session_for_user(user, pk: int, *, action: str = "view") -> Session:
+    session = Session.objects.select_related("offering__classroom", "term", "school").filter(pk=pk).first()
+    if session is None:
+        raise Http404
+    roles = access_for(user).roles_at(session.school_id)
+    if not roles:
+        raise Http404
+    if session_allows(user, session, action):
+        return session
+    raise _refusal(roles)
+
+
+def get_case_for_user(user, pk: int, *, for_write: bool = False) -> AbsenceCase:
+    """A follow-up case: the school's leaders and inspectors, the child's homeroom teacher and the
+    session's teachers see it and may record what happened; the child's guardians may view it."""
+    case = (
+        AbsenceCase.objects.select_related("session__offering__classroom", "student__classroom", "school")
+        .filter(pk=pk)
+        .first()
+    )
+    if case is None:
+        raise Http404
+    school_access = access_for(user).schools.get(case.school_id)
+    if school_access is None:
+        raise Http404
+    roles = school_access.roles
+    if roles & INSPECTING_ROLES or case.student.classroom_id in school_access.homeroom_classroom_ids:
+        return case
+    if user.pk in session_teacher_ids(case.session):
+        return case
+    if not for_write and case.student_id in school_access.child_ids:
+        return case
+    if case.student_id in school_access.child_ids:
+        raise PermissionDenied  # a guardian reads the case; the school records what happened
+    raise _refusal(roles)
+
+
+def get_own_child(user, student_pk: int) -> Student:
+    """A child of the user's family (for leave and pick-up people); any other child is 404."""
+    if student_pk not in access_for(user).child_ids:
+        raise Http404
+    return Student.objects.select_related("classroom", "school").get(pk=student_pk)

@@ -1,0 +1,1 @@
+"""Attendance pages, one module per side; each module lists its own ``urlpatterns``."""

@@ -1,0 +1,3 @@
+"""Attendance pages: cases."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Attendance pages: family."""
+
+urlpatterns: list = []

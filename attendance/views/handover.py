@@ -1,0 +1,3 @@
+"""Attendance pages: handover."""
+
+urlpatterns: list = []

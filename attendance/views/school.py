@@ -1,0 +1,3 @@
+"""Attendance pages: school."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Attendance pages: supervision."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Attendance pages: today."""
+
+urlpatterns: list = []
