@@ -17,6 +17,7 @@ urlpatterns = [
     path("catalogue/", include("catalogue.urls")),
     path("enrollment/", include("enrollment.urls")),
     path("attendance/", include("attendance.urls")),
+    path("pay/", include("compensation.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -215,6 +215,9 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # The address of the portal, for links in emails sent by workers (which have no request).
 AFTERCARE_SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Text messages to guardians (absence alerts): a dotted path to an ``aftercare.sms.SmsGateway``. The
+# console gateway writes them to the log; a real provider plugs in here.
+AFTERCARE_SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "aftercare.sms.ConsoleSmsGateway")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "课后服务平台 <noreply@aftercare.local>")
 
 # Content-Security-Policy: no inline scripts, nothing from other origins.
