@@ -13,6 +13,17 @@ document.addEventListener("DOMContentLoaded", function () {
     var button = select.form.querySelector("button[type=submit]");
     if (button) { button.hidden = true; }
   });
+  // One menu group open at a time; a click elsewhere closes it.
+  var groups = document.querySelectorAll("details[data-nav-group]");
+  groups.forEach(function (group) {
+    group.addEventListener("toggle", function () {
+      if (!group.open) { return; }
+      groups.forEach(function (other) { if (other !== group) { other.open = false; } });
+    });
+  });
+  document.addEventListener("click", function (event) {
+    groups.forEach(function (group) { if (!group.contains(event.target)) { group.open = false; } });
+  });
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
   });
