@@ -11,15 +11,22 @@ from .models import Notification
 
 def notify(*, users, title: str, body: str = "", url: str = "", school=None) -> list[Notification]:
     """Store one notification per user and send the emails once the transaction commits."""
-    notifications = Notification.objects.bulk_create(
+    return notify_each(
         [Notification(user=user, school=school, title=title, body=body, url=url) for user in users]
     )
-    ids = [n.pk for n in notifications]
-    if ids:
-        from .tasks import email_notifications_task
 
-        transaction.on_commit(lambda: email_notifications_task.delay(ids))
-    return notifications
+
+def notify_each(notifications: list[Notification]) -> list[Notification]:
+    """Notifications that differ per person (an alert per session, per child) in one insert, emailed
+    after commit: batch alerts stay at a constant number of queries."""
+    if not notifications:
+        return []
+    created = Notification.objects.bulk_create(notifications)
+    ids = [n.pk for n in created]
+    from .tasks import email_notifications_task
+
+    transaction.on_commit(lambda: email_notifications_task.delay(ids))
+    return created
 
 
 def notifications_mark_read(*, user, ids=None) -> int:

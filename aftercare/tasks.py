@@ -18,3 +18,14 @@ def email_notifications_task(notification_ids: list[int]) -> int:
     from .notifications import email_notifications
 
     return email_notifications(notification_ids)
+
+
+@shared_task(bind=True, max_retries=5)
+def send_sms_task(self, phones: list[str], text: str) -> int:
+    """Text each phone; a retry sends only to the phones that failed, so nobody gets it twice."""
+    from .sms import sms_send
+
+    failed = sms_send(phones, text)
+    if failed:
+        raise self.retry(args=(failed, text), countdown=30 * 2**self.request.retries)
+    return len(set(phones))

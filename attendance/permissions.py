@@ -13,14 +13,17 @@ Actions on a session:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from aftercare.models import Student
+from aftercare.models import Classroom, School, Student
 from aftercare.permissions import access_for
 from aftercare.roles import SCHOOL_LEADERS, Role
+from catalogue.models import Offering
 
-from .models import AbsenceCase, Session
+from .models import AbsenceCase, ActivityPhoto, EthicsBreach, HandOver, Inspection, LeaveRequest, Session
 
 OUTSIDER_ROLES = frozenset({Role.PARENT, Role.PARENT_COMMITTEE, Role.DISTRICT_OFFICER})
 INSPECTING_ROLES = frozenset({Role.INSPECTOR}) | SCHOOL_LEADERS
@@ -104,3 +107,106 @@ def get_own_child(user, student_pk: int) -> Student:
     if student_pk not in access_for(user).child_ids:
         raise Http404
     return Student.objects.select_related("classroom", "school").get(pk=student_pk)
+
+
+def get_leave_for_user(user, pk: int) -> LeaveRequest:
+    """A leave of one of the user's children (to withdraw it); anyone else's, or none, is 404."""
+    leave = LeaveRequest.objects.select_related("student").filter(pk=pk).first()
+    if leave is None:
+        raise Http404
+    get_own_child(user, leave.student_id)
+    return leave
+
+
+def get_hand_over_for_user(user, pk: int) -> HandOver:
+    """A hand-over, to undo a mistake: whoever may teach its session."""
+    hand_over = HandOver.objects.select_related("student").filter(pk=pk).first()
+    if hand_over is None:
+        raise Http404
+    hand_over.session = get_session_for_user(user, hand_over.session_id, action="teach")
+    return hand_over
+
+
+# Photos and ethics breaches ---------------------------------------------------------------------
+
+ETHICS_ROLES = SCHOOL_LEADERS
+
+
+def get_activity_photo_for_user(user, pk: int, *, action: str = "view") -> ActivityPhoto:
+    """A record's photo: whoever may ``action`` the session may see (or, with "teach", remove) it."""
+    photo = ActivityPhoto.objects.filter(pk=pk).select_related("record").first()
+    if photo is None:
+        raise Http404
+    photo.record.session = get_session_for_user(user, photo.record.session_id, action=action)
+    return photo
+
+
+def get_inspection_photo_for_user(user, pk: int) -> Inspection:
+    """An inspection's photo: those who may view the session (its teachers, inspectors, leaders)."""
+    inspection = Inspection.objects.filter(pk=pk).exclude(photo="").first()
+    if inspection is None:
+        raise Http404
+    inspection.session = get_session_for_user(user, inspection.session_id, action="view")
+    return inspection
+
+
+def get_ethics_breach_for_user(user, pk: int) -> EthicsBreach:
+    """Ethics breaches are for the school's principal and administrators only."""
+    breach = EthicsBreach.objects.filter(pk=pk).select_related("school", "teacher").first()
+    if breach is None:
+        raise Http404
+    school_access = access_for(user).schools.get(breach.school_id)
+    if school_access is None:
+        raise Http404
+    if school_access.roles & ETHICS_ROLES:
+        return breach
+    if school_access.roles <= OUTSIDER_ROLES:
+        raise Http404
+    raise PermissionDenied
+
+
+# Who may export what ----------------------------------------------------------------------------
+# Both the page and the job ask these.
+
+SCOPE_CLASS = "class"
+SCOPE_OFFERING = "offering"
+SCOPE_SCHOOL = "school"
+
+
+@dataclass(frozen=True)
+class ChildrenExportScope:
+    kind: str
+    classroom: Classroom | None = None
+    offering: Offering | None = None
+
+
+def teaches_offering(user, offering: Offering) -> bool:
+    return (
+        offering.teachers.filter(pk=user.pk).exists()
+        or offering.provider_staff.filter(user_id=user.pk).exists()
+    )
+
+
+def may_export_children(user, *, school: School, scope: ChildrenExportScope) -> bool:
+    """The school's principal and administrators export any scope; an inspector the whole school; a
+    homeroom teacher their class; a teacher the offerings they teach."""
+    school_access = access_for(user).schools.get(school.pk)
+    if school_access is None:
+        return False
+    roles = school_access.roles
+    if roles & SCHOOL_LEADERS:
+        return True
+    if scope.kind == SCOPE_SCHOOL:
+        return Role.INSPECTOR in roles
+    if scope.kind == SCOPE_CLASS:
+        return scope.classroom is not None and scope.classroom.pk in school_access.homeroom_classroom_ids
+    if scope.kind == SCOPE_OFFERING:
+        return scope.offering is not None and teaches_offering(user, scope.offering)
+    return False
+
+
+TEACHER_EXPORT_ROLES = frozenset({Role.PRINCIPAL, Role.ADMINISTRATOR, Role.INSPECTOR})
+
+
+def may_export_teachers(user, *, school: School) -> bool:
+    return bool(access_for(user).roles_at(school.pk) & TEACHER_EXPORT_ROLES)
