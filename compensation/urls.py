@@ -1,3 +1,5 @@
+from . import views
+
 app_name = "compensation"
 
-urlpatterns: list = []
+urlpatterns = [*views.urlpatterns]
