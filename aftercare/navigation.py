@@ -17,7 +17,26 @@ NAV_TOP = [
     ("core:notification-list", _("通知"), None),
 ]
 
+TEACHERS = {Role.HOMEROOM_TEACHER, Role.SERVICE_TEACHER, Role.PROVIDER_STAFF}
+SUPERVISORS = LEADERS | {Role.INSPECTOR}
+
 NAV_GROUPS = [
+    (
+        _("每日"),
+        [
+            ("attendance:today", _("今日点名"), TEACHERS | {Role.ADMINISTRATOR}),
+            ("attendance:family-home", _("考勤与请假"), {Role.PARENT}),
+            ("attendance:day-overview", _("每日考勤"), SUPERVISORS),
+            ("attendance:case-list", _("缺勤跟踪"), SUPERVISORS | {Role.HOMEROOM_TEACHER}),
+            ("attendance:leave-list", _("学生请假"), SUPERVISORS | TEACHERS),
+            ("attendance:inspection-day", _("教师考勤"), SUPERVISORS),
+            ("attendance:record-list", _("活动记录评定"), SUPERVISORS),
+            ("attendance:inspection-list", _("巡查记录"), SUPERVISORS),
+            ("attendance:ethics-list", _("师德失范"), LEADERS),
+            ("attendance:export-children", _("导出考勤"), SUPERVISORS | TEACHERS),
+            ("attendance:my-record", _("我的记录"), TEACHERS),
+        ],
+    ),
     (
         _("报名"),
         [
@@ -35,6 +54,8 @@ NAV_GROUPS = [
         [
             ("enrollment:waiver-list", _("减免审核"), {Role.PRINCIPAL, Role.FINANCE}),
             ("enrollment:bills", _("收费"), {Role.PRINCIPAL, Role.FINANCE}),
+            ("compensation:home", _("教师酬金"), LEADERS | {Role.FINANCE}),
+            ("compensation:my-pay", _("我的酬金"), TEACHERS),
         ],
     ),
     (

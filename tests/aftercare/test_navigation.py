@@ -13,7 +13,7 @@ def _menu(response) -> str:
 def test_the_principal_sees_links_grouped_by_stage(as_user):
     menu = _menu(as_user("principal").get(reverse("home")))
 
-    assert re.findall(r"<summary[^>]*>([^<]+)</summary>", menu) == ["报名", "经费", "学校设置"]
+    assert re.findall(r"<summary[^>]*>([^<]+)</summary>", menu) == ["每日", "报名", "经费", "学校设置"]
     assert reverse("enrollment:principal-review") in menu
     assert reverse("roster:import-upload") not in menu  # the administrator's
 
