@@ -65,6 +65,9 @@ def home(request):
             context["homeroom_classrooms"] = list(
                 selectors.classrooms_with_counts(school, only_ids=homeroom_ids)
             )
+        from attendance.selectors import home_day
+
+        context["day"] = home_day(request.user, school=school, roles=roles)
         committee_ids = access.schools[school_id].committee_classroom_ids
         if committee_ids:
             context["committee_classrooms"] = list(

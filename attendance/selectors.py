@@ -333,3 +333,24 @@ def export_teacher_sessions(term: Term, *, date_to: date):
         )
         .order_by("date", "starts_at", "offering__kind", "offering__name", "pk")
     )
+
+
+# The home page's day card -----------------------------------------------------------------------
+
+
+def home_day(user, *, school, roles, day=None) -> dict:
+    """What the home page says about today: a teacher's sessions with their roll state; for those
+    who supervise, the open follow-up cases. Three queries at most."""
+    from aftercare.roles import SCHOOL_LEADERS, TEACHING_ROLES, Role
+
+    from .models import AbsenceCase, CaseStatus
+    from .sessions import sessions_ensure_for_day, teacher_sessions
+
+    day = day or timezone.localdate()
+    summary: dict = {}
+    if roles & TEACHING_ROLES:
+        sessions_ensure_for_day(school=school, day=day)
+        summary["sessions"] = list(teacher_sessions(user, school=school, day=day))
+    if roles & (SCHOOL_LEADERS | {Role.INSPECTOR}):
+        summary["open_cases"] = AbsenceCase.objects.filter(school=school, status=CaseStatus.OPEN).count()
+    return summary

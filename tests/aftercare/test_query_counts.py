@@ -31,9 +31,9 @@ def grow(world, students: int) -> None:
 
 
 PAGES = [
-    ("principal", lambda w: reverse("home"), 9),
-    ("admin", lambda w: reverse("home"), 9),
-    ("homeroom", lambda w: reverse("home"), 7),
+    ("principal", lambda w: reverse("home"), 10),
+    ("admin", lambda w: reverse("home"), 10),
+    ("homeroom", lambda w: reverse("home"), 12),
     ("parent", lambda w: reverse("home"), 7),
     ("district", lambda w: reverse("home"), 6),
     ("admin", lambda w: reverse("core:classroom-list"), 5),

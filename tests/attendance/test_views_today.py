@@ -517,3 +517,27 @@ def test_saving_absences_costs_the_same_for_two_children_and_thirty(
 
     assert response.status_code == 302
     assert AbsenceCase.objects.filter(session=session).count() == size
+
+
+def test_the_home_page_lists_a_teachers_sessions_of_today(world, session, football_session, as_user):
+    response = as_user("service_teacher").get(reverse("home"))
+
+    html = response.content.decode()
+    section = html[html.index('id="teaching"') : html.index("</section>", html.index('id="teaching"'))]
+    assert "足球" in section
+    assert "未点名" in section
+    assert "基础托管" not in section  # 3-1's basic care is the homeroom teacher's
+
+
+def test_the_home_page_counts_open_cases_for_those_who_supervise(world, session, as_user):
+    roll_call_record(
+        actor=world.users["homeroom"],
+        session=session,
+        marks={world.child.pk: Mark.ABSENT, world.classroom.students.get(name="陈小华").pk: Mark.PRESENT},
+        version=0,
+    )
+
+    html = as_user("inspector").get(reverse("home")).content.decode()
+
+    assert "1 名学生无故缺勤，尚在跟踪。" in html
+    assert 'id="supervision"' not in as_user("homeroom").get(reverse("home")).content.decode()
