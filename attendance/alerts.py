@@ -68,25 +68,36 @@ def _time_words(session: Session) -> str:
 
 
 def absence_cases_open(
-    *, actor, session: Session, student_ids, now: datetime | None = None
+    *,
+    actor,
+    session: Session,
+    student_ids,
+    now: datetime | None = None,
+    excused: set[int] | None = None,
+    may_have_cases: bool = True,
 ) -> list[AbsenceCase]:
     """Open a case for each of ``student_ids`` (just marked absent in ``session``) who has no leave
     for the day, and alert. A case closed earlier (the mark was corrected) is opened again. Runs in
-    the roll-call's transaction; the messages leave after it commits."""
+    the roll-call's transaction, so the case exists as soon as the mark does; the alerts (who the
+    guardians are, their notices and texts) are sent by a task once it commits. ``excused`` and
+    ``may_have_cases`` let the roll-call pass what it already knows and save two queries."""
     now = now or timezone.now()
     student_ids = set(student_ids)
-    excused = set(
-        active_leaves_on(session.date)
-        .filter(kind=LeaveKind.ABSENT, student_id__in=student_ids)
-        .values_list("student_id", flat=True)
-    )
+    if excused is None:
+        excused = set(
+            active_leaves_on(session.date)
+            .filter(kind=LeaveKind.ABSENT, student_id__in=student_ids)
+            .values_list("student_id", flat=True)
+        )
     unexcused = student_ids - excused
     if not unexcused:
         return []
-    existing = {
-        case.student_id: case
-        for case in AbsenceCase.objects.filter(session=session, student_id__in=unexcused)
-    }
+    existing = {}
+    if may_have_cases:
+        existing = {
+            case.student_id: case
+            for case in AbsenceCase.objects.filter(session=session, student_id__in=unexcused)
+        }
     new = [
         AbsenceCase(
             school_id=session.school_id,
@@ -115,8 +126,27 @@ def absence_cases_open(
             default_date=now,
         )
         cases += reopened
-    _alert_absences(actor=actor, session=session, cases=cases)
+    case_ids = [case.pk for case in cases]
+    from .tasks import alert_absences_task
+
+    transaction.on_commit(lambda: alert_absences_task.delay(case_ids, actor.pk))
     return cases
+
+
+def absence_alerts_send(case_ids: list[int], actor_id: int) -> int:
+    """Tell the guardians (in the app, by email and by text) and the homeroom teacher about the
+    cases still open; run by a task after the roll-call commits. Returns how many were told about."""
+    cases = list(
+        AbsenceCase.objects.filter(pk__in=case_ids, status=CaseStatus.OPEN).select_related(
+            "session__offering", "session__school"
+        )
+    )
+    if not cases:
+        return 0
+    actor = get_user_model().objects.get(pk=actor_id)
+    session = cases[0].session
+    _alert_absences(actor=actor, session=session, cases=cases)
+    return len(cases)
 
 
 def _alert_absences(*, actor, session: Session, cases: list[AbsenceCase]) -> None:

@@ -35,9 +35,11 @@ ACTIONS = ("view", "teach", "inspect", "cancel")
 def session_teacher_ids(session: Session) -> set[int]:
     """The users who teach the session: the offering's teachers and its provider staff with an account."""
     offering = session.offering
-    ids = set(offering.teachers.values_list("pk", flat=True))
-    ids |= set(offering.provider_staff.exclude(user=None).values_list("user_id", flat=True))
-    return ids
+    school_teachers = offering.teachers.values_list("pk", flat=True).order_by()
+    provider_teachers = (
+        offering.provider_staff.exclude(user=None).values_list("user_id", flat=True).order_by()
+    )
+    return set(school_teachers.union(provider_teachers, all=True))
 
 
 def _refusal(roles) -> Exception:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, FilteredRelation, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, FilteredRelation, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -24,7 +24,7 @@ from enrollment.models import Enrollment
 
 from . import alerts
 from .models import ChildAttendance, LeaveKind, LeaveRequest, LeaveStatus, Mark, Session
-from .sessions import enrolled_on
+from .sessions import active_leaves_on, enrolled_on
 
 NO_MARKS = gettext_lazy("没有收到任何点名结果，请为每个孩子选择一项后再保存。")
 UNKNOWN_MARK = gettext_lazy("无法识别的点名结果：请在出勤、迟到、请假、缺勤中选择。")
@@ -136,7 +136,7 @@ def _record_locked(*, actor, session_pk, marks, notes, version) -> RollCallResul
         return ValidationError(str(SESSION_CANCELLED))
     if locked.date > timezone.localdate():
         return ValidationError(str(SESSION_IN_FUTURE))
-    sheet = _sheet(locked)
+    sheet, excused = _sheet(locked)
     if set(marks) - set(sheet):
         return ValidationError(str(NOT_ON_ROSTER))
 
@@ -196,7 +196,15 @@ def _record_locked(*, actor, session_pk, marks, notes, version) -> RollCallResul
         roll_version=F("roll_version") + 1, roll_taken_at=now, roll_taken_by=actor
     )
     if newly_absent:
-        alerts.absence_cases_open(actor=actor, session=locked, student_ids=newly_absent, now=now)
+        alerts.absence_cases_open(
+            actor=actor,
+            session=locked,
+            student_ids=newly_absent,
+            now=now,
+            excused={student_id for student_id in newly_absent if student_id in excused},
+            # A case exists only for a child once marked absent here: a first mark needs no lookup.
+            may_have_cases=any(sheet[student_id] is not None for student_id in newly_absent),
+        )
     if no_longer_absent:
         alerts.absence_cases_close_corrected(
             actor=actor, session=locked, student_ids=no_longer_absent, now=now
@@ -204,19 +212,27 @@ def _record_locked(*, actor, session_pk, marks, notes, version) -> RollCallResul
     return RollCallResult(changed=len(changes), version=locked.roll_version + 1)
 
 
-def _sheet(session: Session) -> dict[int, ChildAttendance | None]:
-    """Who may be marked in ``session``, with their stored mark, in one query: the children enrolled
-    on its day, and any child already marked (a mark stays on the sheet after the child leaves)."""
+def _sheet(session: Session) -> tuple[dict[int, ChildAttendance | None], set[int]]:
+    """Who may be marked in ``session``, with their stored mark, and who of them has a day's leave,
+    in one query: the children enrolled on its day, and any child already marked (a mark stays on the
+    sheet after the child leaves)."""
     enrolled = Enrollment.objects.filter(enrolled_on(session.offering_id, session.date)).values("student_id")
+    on_leave = active_leaves_on(session.date).filter(kind=LeaveKind.ABSENT, student_id=OuterRef("pk"))
     rows = (
         Student.objects.annotate(
-            here=FilteredRelation("attendance_marks", condition=Q(attendance_marks__session=session.pk))
+            here=FilteredRelation("attendance_marks", condition=Q(attendance_marks__session=session.pk)),
+            on_leave=Exists(on_leave),
         )
         .filter(Q(pk__in=enrolled) | Q(here__id__isnull=False))
-        .values_list("pk", "here__id", "here__mark", "here__note", "here__marked_by", "here__marked_at")
+        .values_list(
+            "pk", "here__id", "here__mark", "here__note", "here__marked_by", "here__marked_at", "on_leave"
+        )
     )
     sheet: dict[int, ChildAttendance | None] = {}
-    for student_id, mark_pk, mark, note, marked_by_id, marked_at in rows:
+    excused: set[int] = set()
+    for student_id, mark_pk, mark, note, marked_by_id, marked_at, is_on_leave in rows:
+        if is_on_leave:
+            excused.add(student_id)
         sheet[student_id] = (
             None
             if mark_pk is None
@@ -230,7 +246,7 @@ def _sheet(session: Session) -> dict[int, ChildAttendance | None]:
                 marked_at=marked_at,
             )
         )
-    return sheet
+    return sheet, excused
 
 
 def _conflict(locked: Session, differing: list[int], marks, notes) -> RollCallConflict:

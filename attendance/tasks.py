@@ -23,3 +23,10 @@ def alert_missing_hand_overs_task() -> int:
     from .handover import alert_missing_hand_overs
 
     return alert_missing_hand_overs()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def alert_absences_task(case_ids: list[int], actor_id: int) -> int:
+    from .alerts import absence_alerts_send
+
+    return absence_alerts_send(case_ids, actor_id)

@@ -21,7 +21,8 @@ def main() -> None:
     from enrollment import services
     from enrollment.models import Application, ApplicationStatus
 
-    call_command("seed_demo", size="large", force=True, verbosity=0)
+    # No daily history: it would enroll most families, leaving too few to apply.
+    call_command("seed_demo", size="large", force=True, history_days=0, verbosity=0)
     school = School.objects.get(code="demo-1")
     term = school.terms.get()
     user_model = get_user_model()

@@ -45,7 +45,7 @@ def build_enrollment(*, school) -> None:
     assert classroom.offerings.filter(kind=OfferingKind.BASIC_CARE).exists()
     # The committee chair's child and others of 3-1 apply; the demo `parent` applies in person.
     students = list(
-        classroom.students.filter(guardians__user__isnull=True).distinct().order_by("student_number")[:16]
+        classroom.students.filter(guardians__user__isnull=True).distinct().order_by("student_number")[:8]
     )
     for index, student in enumerate(students):
         guardian = student.guardians.order_by("pk").first()
@@ -74,9 +74,9 @@ def build_enrollment(*, school) -> None:
             ip_address="127.0.0.1",
             user_agent="seed_demo",
         )
-        if index < 10:
+        if index < 5:
             services.application_class_approve(actor=teacher, application=application)
     ready = list(
-        services.Application.objects.filter(term=term, status="class_approved").order_by("submitted_at")[:5]
+        services.Application.objects.filter(term=term, status="class_approved").order_by("submitted_at")[:2]
     )
     services.applications_approve(actor=principal, applications=ready)

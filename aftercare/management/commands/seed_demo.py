@@ -31,6 +31,7 @@ from aftercare.roles import Role
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105  (the documented demo password)
 
+TEACHERS_CLASS_SIZE = 51
 SIZES = {
     # classes per grade, (min, max) students per class, staff
     "normal": (4, (40, 50), 60),
@@ -68,8 +69,17 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="do nothing if the database has any school"
         )
         parser.add_argument("--seed", type=int, default=20260901)
+        parser.add_argument(
+            "--history-days",
+            type=int,
+            default=None,
+            help="service days of daily-operations history (default: every day before today, at most 90; "
+            "a larger number goes on past today inside the term, for benchmarks; 0: none)",
+        )
 
-    def handle(self, *args, size, force, if_empty, seed, **options):
+    def handle(self, *args, size, force, if_empty, seed, history_days=None, **options):
+        if history_days is not None and history_days < 0:
+            raise CommandError("--history-days must be 0 or more.")
         if not settings.DEBUG and not force:
             raise CommandError(
                 "seed_demo creates accounts with a known password; with DEBUG off pass --force."
@@ -83,6 +93,12 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         with transaction.atomic():
             self._build(rng, size)
+            from aftercare.demo.attendance import build_attendance_history
+
+            history = build_attendance_history(
+                school=School.objects.get(code="demo-1"), seed=seed, history_days=history_days
+            )
+        self.stdout.write(f"Daily operations: {history}.")
         self.stdout.write(
             self.style.SUCCESS(f"Demo district created ({size}). Logins use password {DEMO_PASSWORD}.")
         )
@@ -199,7 +215,9 @@ class Command(BaseCommand):
         students = []
         serial = 0
         for classroom in classrooms:
-            for _ in range(rng.randint(*class_size)):
+            # The `teacher` login's class 3-1 is a full one: 45 children in basic care to take roll for.
+            is_teachers_class = prefix == "S" and (classroom.grade, classroom.number) == (3, 1)
+            for _ in range(TEACHERS_CLASS_SIZE if is_teachers_class else rng.randint(*class_size)):
                 serial += 1
                 students.append(
                     Student(
