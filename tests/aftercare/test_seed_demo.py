@@ -1,6 +1,7 @@
 import io
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from unittest import mock
 from zoneinfo import ZoneInfo
 
@@ -306,3 +307,17 @@ def test_seed_demo_refuses_a_negative_history(db):
         call_command("seed_demo", force=True, history_days=-1)
     assert str(refused.value) == "--history-days must be 0 or more."
     assert not School.objects.exists()
+
+
+def test_seed_demo_enters_the_fund_and_a_survey_score_for_each_teacher(db):
+    from compensation.models import FundSource, SurveyScoreEntry, TermFund
+
+    call_command("seed_demo", force=True, history_days=0, stdout=io.StringIO())
+
+    term = School.objects.get(code="demo-1").terms.get()
+    fund = TermFund.objects.get(term=term)
+    assert (fund.source, fund.entered_amount) == (FundSource.ENTERED, Decimal("420000.00"))
+    teachers = set(term.offerings.exclude(teachers=None).values_list("teachers", flat=True))
+    scores = SurveyScoreEntry.objects.filter(term=term)
+    assert set(scores.values_list("teacher", flat=True)) == teachers
+    assert all(Decimal("78.0") <= s.score <= Decimal("99.0") and 18 <= s.responses <= 45 for s in scores)

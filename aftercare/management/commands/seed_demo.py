@@ -94,10 +94,11 @@ class Command(BaseCommand):
         with transaction.atomic():
             self._build(rng, size)
             from aftercare.demo.attendance import build_attendance_history
+            from aftercare.demo.pay import build_pay_settings
 
-            history = build_attendance_history(
-                school=School.objects.get(code="demo-1"), seed=seed, history_days=history_days
-            )
+            school = School.objects.get(code="demo-1")
+            history = build_attendance_history(school=school, seed=seed, history_days=history_days)
+            build_pay_settings(rng=random.Random(seed), school=school)
         self.stdout.write(f"Daily operations: {history}.")
         self.stdout.write(
             self.style.SUCCESS(f"Demo district created ({size}). Logins use password {DEMO_PASSWORD}.")
