@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -57,7 +58,7 @@ OUTCOME_NOTE_MAX_LENGTH = 300
 def _day_words(day) -> str:
     if day == timezone.localdate():
         return _("今天")
-    return _("%(month)d月%(day)d日") % {"month": day.month, "day": day.day}
+    return date_format(day, "MONTH_DAY_FORMAT")
 
 
 def _time_words(session: Session) -> str:

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -71,10 +72,10 @@ PICKUP_ALREADY_REMOVED = gettext_lazy("%(name)s 已经不在授权接送人名�
 
 
 def dates_label(starts_on: date, ends_on: date) -> str:
-    """10月13日, or 10月13日–10月15日."""
+    """10月13日, or 10月13日–10月15日 (Oct. 13–Oct. 15 in English)."""
     if starts_on == ends_on:
-        return f"{starts_on.month}月{starts_on.day}日"
-    return f"{starts_on.month}月{starts_on.day}日–{ends_on.month}月{ends_on.day}日"
+        return date_format(starts_on, "MONTH_DAY_FORMAT")
+    return f"{date_format(starts_on, 'MONTH_DAY_FORMAT')}–{date_format(ends_on, 'MONTH_DAY_FORMAT')}"
 
 
 def leave_label(leave: LeaveRequest) -> str:
