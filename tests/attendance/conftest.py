@@ -6,9 +6,7 @@ parent's child) and 陈小华 (the committee member's child) are enrolled in it,
 care. A football course for grade 3 on Mondays is taught by ``service_teacher``, with 张小明 in it.
 """
 
-from datetime import datetime, time
 from unittest import mock
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,14 +14,7 @@ from attendance.models import Session
 from attendance.sessions import sessions_prepare
 
 from . import setup
-from .setup import TODAY
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def at(hour: int, minute: int = 0, day=TODAY) -> datetime:
-    """An aware moment of a school day, for passing as ``now`` or freezing time."""
-    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI)
+from .setup import SHANGHAI, TODAY, at  # noqa: F401  (the tests import them from here)
 
 
 @pytest.fixture(autouse=True)

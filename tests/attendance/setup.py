@@ -1,15 +1,18 @@
 """The attendance tests' world, as plain functions: the fixtures in conftest.py and the URL
 permission tables (which run without a frozen today) build on them."""
 
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from attendance.models import Session
+from attendance.family import pickup_person_add
+from attendance.models import ChildAttendance, Mark, Session
 from attendance.sessions import sessions_prepare
 from catalogue import services as catalogue
 from catalogue.models import Domain, FeeMode, OfferingKind
 from enrollment import services as enrollment
 from enrollment.models import Enrollment
+from tests.factories import GuardianFactory, StudentFactory
 
 TODAY = date(2026, 10, 12)  # a Monday, a service day of school A's autumn term
 
@@ -79,3 +82,30 @@ def prepared_session(world, *, course: bool = False) -> Session:
     enroll_world(world, term, basic_care, football_course)
     sessions_prepare(school=world.school, day=TODAY)
     return Session.objects.get(offering=football_course if course else basic_care, date=TODAY)
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(hour: int, minute: int = 0, day=TODAY) -> datetime:
+    """An aware moment of a school day, for passing as ``now`` or freezing time."""
+    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI)
+
+
+def grow_class(world, session, size: int) -> None:
+    """Enroll children into 3-1's basic care until it has ``size``, each with a guardian and an
+    authorised person, all marked present."""
+    for n in range(size - len(session.offering.enrollments.all())):
+        child = StudentFactory(classroom=world.classroom, name=f"学生{n:02d}")
+        GuardianFactory(student=child, name=f"家长{n:02d}")
+        enroll(world, child, [session.offering])
+        pickup_person_add(
+            actor=world.users["admin"],
+            student=child,
+            name=f"接送{n:02d}",
+            relation="外婆",
+            phone=f"1360000{n:04d}",
+        )
+        ChildAttendance.objects.create(
+            session=session, student=child, mark=Mark.PRESENT, marked_at=at(16, 15)
+        )

@@ -18,7 +18,7 @@ from attendance.handover import (
 )
 from attendance.models import ChildAttendance, HandOver, LeaveKind, LeaveRequest, Mark, SessionStatus
 from attendance.sessions import session_cancel
-from tests.factories import GuardianFactory, StudentFactory
+from tests.factories import StudentFactory
 
 from . import setup
 from .conftest import TODAY, at
@@ -302,31 +302,12 @@ def test_a_session_ends_at_its_end_time():
     assert session_has_ended(mock.Mock(date=TODAY, ends_at=None), at(23, 0)) is False
 
 
-def grow_class(world, session, size: int) -> None:
-    """Enroll children into 3-1's basic care until it has ``size``, each with a guardian and an
-    authorised person, all marked present."""
-    for n in range(size - len(session.offering.enrollments.all())):
-        child = StudentFactory(classroom=world.classroom, name=f"学生{n:02d}")
-        GuardianFactory(student=child, name=f"家长{n:02d}")
-        setup.enroll(world, child, [session.offering])
-        pickup_person_add(
-            actor=world.users["admin"],
-            student=child,
-            name=f"接送{n:02d}",
-            relation="外婆",
-            phone=f"1360000{n:04d}",
-        )
-        ChildAttendance.objects.create(
-            session=session, student=child, mark=Mark.PRESENT, marked_at=at(16, 15)
-        )
-
-
 def test_the_sheet_takes_seven_queries_whatever_the_class_size(world, present, django_assert_num_queries):
     viewer = world.users["homeroom"]
     # Seven, and the viewer's roles once (for the phones; a page has them loaded already).
     with django_assert_num_queries(8):
         small = hand_over_sheet(present, viewer=viewer, now=at(17, 0))
-    grow_class(world, present, 30)
+    setup.grow_class(world, present, 30)
     with django_assert_num_queries(7):
         large = hand_over_sheet(present, viewer=viewer, now=at(17, 0))
     assert (len(small.pending), len(large.pending)) == (2, 30)
@@ -393,7 +374,7 @@ def test_the_alert_takes_the_same_queries_for_one_session_or_many(
     present.handover_alerted_at = None
     present.save(update_fields=["handover_alerted_at"])
     take_roll(football_session, {world.child: Mark.PRESENT})
-    grow_class(world, present, 12)
+    setup.grow_class(world, present, 12)
     Notification.objects.all().delete()
     with django_assert_num_queries(10):
         assert alert_missing_hand_overs(now=at(18, 30)) == 2

@@ -12,7 +12,7 @@ from django.urls import reverse
 from attendance.family import pickup_arrangement_update, pickup_person_add
 from attendance.handover import hand_over_record
 from attendance.models import ChildAttendance, HandOver, LeaveKind, LeaveRequest, Mark
-from tests.factories import GuardianFactory, StudentFactory
+from tests.factories import StudentFactory
 
 from . import setup
 from .conftest import TODAY, at
@@ -329,20 +329,7 @@ def test_the_page_takes_the_same_queries_for_two_children_or_thirty(world, prese
     with clock(17, 50):
         client.get(page_url(present))  # the first request of a sign-in also loads and refreshes its session
         for size in (2, 30):
-            for n in range(size - present.offering.enrollments.count()):
-                child = StudentFactory(classroom=world.classroom, name=f"学生{n:02d}")
-                GuardianFactory(student=child, name=f"家长{n:02d}")
-                setup.enroll(world, child, [present.offering])
-                pickup_person_add(
-                    actor=world.users["admin"],
-                    student=child,
-                    name=f"接送{n:02d}",
-                    relation="外婆",
-                    phone=f"1360000{n:04d}",
-                )
-                ChildAttendance.objects.create(
-                    session=present, student=child, mark=Mark.PRESENT, marked_at=at(16, 15)
-                )
+            setup.grow_class(world, present, size)
             with CaptureQueriesContext(connection) as queries:
                 response = client.get(page_url(present))
             assert len(response.context["sheet"].missing) == size
