@@ -215,6 +215,9 @@ def session_cancel(*, actor, session: Session, reason: str) -> Session:
         session.cancelled_at = timezone.now()
         session._history_user = actor
         session.save(update_fields=["status", "cancel_reason", "cancelled_by", "cancelled_at"])
+        from compensation.services import records_corrected
+
+        records_corrected(session.term_id)  # a cancelled session no longer counts for pay
         student_ids = Enrollment.objects.filter(enrolled_on(session.offering_id, session.date)).values_list(
             "student_id", flat=True
         )

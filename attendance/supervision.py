@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from PIL import Image, ImageOps
 
 from aftercare.models import School, Staff, Term
+from compensation.services import records_corrected
 
 from .models import (
     ActivityPhoto,
@@ -192,6 +193,7 @@ def activity_record_write(
             ActivityPhoto.objects.create(
                 record=record, image=_photo_file(photo, extension), uploaded_by=actor
             )
+        records_corrected(session.term_id)
     return record
 
 
@@ -251,6 +253,7 @@ def activity_record_rate(*, actor, record: ActivityRecord, rating: str, note: st
         record.rated_at = timezone.now()
         record._history_user = actor
         record.save(update_fields=["rating", "rating_note", "rated_by", "rated_at", "updated_at"])
+        records_corrected(session.term_id)
     return record
 
 
@@ -304,6 +307,7 @@ def teacher_attendance_record(
         row.recorded_at = timezone.now()
         row._history_user = actor
         row.save()
+        records_corrected(session.term_id)
     return row
 
 
@@ -330,8 +334,10 @@ def ethics_breach_record(*, actor, school: School, teacher, date: date, descript
     breach = EthicsBreach(
         school=school, term=term, teacher=teacher, date=date, description=description, recorded_by=actor
     )
-    breach._history_user = actor
-    breach.save()
+    with transaction.atomic():
+        breach._history_user = actor
+        breach.save()
+        records_corrected(term.pk)
     return breach
 
 
@@ -348,6 +354,7 @@ def ethics_breach_withdraw(*, actor, breach: EthicsBreach, reason: str) -> Ethic
         breach._change_reason = reason
         breach._history_user = actor
         breach.save(update_fields=["is_withdrawn"])
+        records_corrected(breach.term_id)
     return breach
 
 

@@ -272,6 +272,25 @@ def payout_run_draft(*, actor, term: Term, cut_off: datetime.date | None = None,
     return _draft_store(actor=actor, term=term, preview=preview, drafted_at=started_at)
 
 
+def records_corrected(term_id: int) -> None:
+    """Called by the services that change what pay is computed from (activity records and their
+    ratings, teachers' attendance, ethics breaches, cancelled sessions): once the change commits, a
+    draft of that term is computed again. An approved run is never touched; the change is listed on
+    it as a correction after approval."""
+    from .tasks import redraft_payout_task
+
+    transaction.on_commit(lambda: redraft_payout_task.delay(term_id))
+
+
+def payout_redraft_after_correction(term_id: int) -> PayoutRun | None:
+    """Re-draft the term's draft for its cut-off, in the name of whoever drafted it; nothing when
+    there is no draft or the run is approved."""
+    run = PayoutRun.objects.select_related("term", "drafted_by").filter(term_id=term_id).first()
+    if run is None or run.is_approved or run.drafted_by is None:
+        return None
+    return payout_run_draft(actor=run.drafted_by, term=run.term, cut_off=run.cut_off)
+
+
 @transaction.atomic
 def _draft_store(*, actor, term: Term, preview: gather.Preview, drafted_at: datetime.datetime) -> PayoutRun:
     # Lock the term's run (creating it is guarded by the one-run-per-term constraint) so a draft and

@@ -604,3 +604,50 @@ def test_drafting_runs_a_constant_number_of_queries(world, pay, django_assert_nu
         run = services.payout_run_draft(actor=admin, term=pay.term)
 
     assert run.teacher_count == teachers
+
+
+def test_a_correction_by_the_inspector_redrafts_the_draft(world, pay, django_capture_on_commit_callbacks):
+    from attendance import supervision
+
+    run = builders.basic_run(world, pay)
+    football_day = ActivityRecord.objects.get(session__offering=pay.football).session
+
+    with django_capture_on_commit_callbacks(execute=True):
+        supervision.teacher_attendance_record(
+            actor=world.users["inspector"],
+            session=football_day,
+            teacher=world.users["service_teacher"],
+            presence="late",
+            late_minutes=10,
+        )
+
+    redrafted = PayoutRun.objects.get(term=pay.term)
+    assert redrafted.pk == run.pk and redrafted.drafted_at > run.drafted_at
+    assert redrafted.drafted_by == world.users["admin"]
+    line = redrafted.lines.get(teacher=world.users["service_teacher"])
+    # 1 unit earned, 1 deducted for the late arrival: nothing from the process pool any more.
+    assert line.process_share == D("0.00")
+    assert services.run_changes_since_draft(redrafted) == []
+
+
+def test_a_correction_leaves_an_approved_run_alone(world, pay, django_capture_on_commit_callbacks):
+    from attendance import supervision
+
+    run = builders.approved_run(world, pay)
+    football_day = ActivityRecord.objects.get(session__offering=pay.football).session
+
+    with django_capture_on_commit_callbacks(execute=True):
+        supervision.teacher_attendance_record(
+            actor=world.users["inspector"],
+            session=football_day,
+            teacher=world.users["service_teacher"],
+            presence="late",
+            late_minutes=10,
+        )
+
+    unchanged = PayoutRun.objects.get(term=pay.term)
+    assert (unchanged.drafted_at, unchanged.total, unchanged.status) == (
+        run.drafted_at,
+        run.total,
+        run.status,
+    )
