@@ -2,7 +2,8 @@
 to a single aggregate SQL query over the same records (the floor), and the pay sheets (Excel, PDF).
 
 Runs on bench.rollcall's database, "today" being the day after the 90th service day, with a term
-fund entered and a survey score for every teacher (so both pools are shared).
+fund entered, a survey score for every teacher (so both pools are shared), and every one of the 150
+staff teaching (the seed gives offerings to 60; the rest become co-teachers).
 """
 
 import random
@@ -51,6 +52,24 @@ def floor_query(term, cut_off):
         return cursor.fetchall()
 
 
+def every_staff_member_teaches(school, term) -> int:
+    """The issue's scale is 150 paid teachers; the large seed gives offerings to 60 of its 150 staff.
+    The others become co-teachers of an offering (in turn), so the draft pays all 150. Idempotent."""
+    from aftercare.models import Staff
+    from catalogue.models import Offering, OfferingStatus
+
+    through = Offering.teachers.through
+    taught = set(through.objects.filter(offering__term=term).values_list("user_id", flat=True))
+    offerings = list(Offering.objects.filter(term=term, status=OfferingStatus.PUBLISHED).order_by("pk"))
+    others = Staff.objects.filter(school=school, is_active=True).exclude(user_id__in=taught).order_by("pk")
+    rows = [
+        through(offering_id=offerings[index % len(offerings)].pk, user_id=member.user_id)
+        for index, member in enumerate(others)
+    ]
+    through.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
 def main() -> None:
     attendance_database()
     from django.contrib.auth import get_user_model
@@ -68,6 +87,7 @@ def main() -> None:
     term = school.terms.get()
     cut_off = history_days(school)[-1]
     admin = get_user_model().objects.get(username="schooladmin")
+    every_staff_member_teaches(school, term)
     services.term_fund_update(
         actor=admin, term=term, source=FundSource.ENTERED, entered_amount=Decimal("600000.00"), note="bench"
     )
