@@ -293,6 +293,11 @@ def inspection_day_view(request):
     day = _day_from(request.GET.get("date"))
     sessions_ensure_for_day(school=school, day=day)
     today = timezone.localdate()
+    sessions = inspection_day(school, day, now=timezone.localtime())
+    # On a phone the day is a long page: the inspector narrows it to a teacher, a course or a class.
+    query = (request.GET.get("q") or "").strip()
+    if query:
+        sessions = [item for item in sessions if _day_session_matches(item, query)]
     return render(
         request,
         "attendance/supervision_day.html",
@@ -303,12 +308,20 @@ def inspection_day_view(request):
             "is_future": day > today,
             "previous_day": date.fromordinal(day.toordinal() - 1),
             "next_day": date.fromordinal(day.toordinal() + 1),
-            "sessions": inspection_day(school, day, now=timezone.localtime()),
+            "query": query,
+            "sessions": sessions,
             "presences": TeacherPresence.choices,
             "incidents": [choice for choice in IncidentKind.choices if choice[0]],
             "LATE": TeacherPresence.LATE,
         },
     )
+
+
+def _day_session_matches(item, query: str) -> bool:
+    offering = item.session.offering
+    names = [offering.name, offering.place, offering.classroom.name if offering.classroom else ""]
+    names += [row.teacher.display_name for row in item.rows]
+    return any(query in name for name in names if name)
 
 
 @login_required

@@ -431,6 +431,24 @@ def test_the_day_lists_each_teacher_with_a_labelled_form(named, session, footbal
     assert ">保存</button>" in page
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("王老师", ["三年级（1）班 基础托管"]),
+        ("足球", ["足球"]),
+        ("三年级（2）班", ["三年级（2）班 基础托管"]),
+        ("美术", []),
+    ],
+)
+def test_the_day_narrows_to_a_teacher_a_course_or_a_class(
+    named, session, football_session, as_user, query, expected
+):
+    response = as_user("inspector").get(day_url(), {"q": query})
+
+    assert [item.session.offering.name for item in response.context["sessions"]] == expected
+    assert f"“{query}”：{len(expected)} 个场次。" in response.content.decode()
+
+
 def test_the_day_prepares_its_sessions_when_the_night_did_not(world, enrolled, as_user):
     response = as_user("inspector").get(day_url())
 
