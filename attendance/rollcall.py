@@ -1,7 +1,7 @@
 """Roll-call (点名): the day's attendance sheet of the children in care (篇三), saved by the session's
 teacher at 16:10 on a phone, corrected later by them or an administrator.
 
-Every save is one short transaction that locks the session row. A save made from an older version
+Every save is one short transaction that holds the session row (see ``_record``). A save made from an older version
 of the sheet that would overwrite what someone else stored is refused as a conflict; the same save
 sent twice (a double tap, a retry on a bad connection) changes nothing the second time. Each
 change is a history row of the mark (who, when, before and after).
@@ -23,7 +23,7 @@ from aftercare.models import Student
 from enrollment.models import Enrollment
 
 from . import alerts
-from .models import ChildAttendance, LeaveKind, LeaveRequest, LeaveStatus, Mark, Session
+from .models import ChildAttendance, LeaveKind, LeaveRequest, LeaveStatus, Mark, Session, SessionStatus
 from .sessions import active_leaves_on, enrolled_on
 
 NO_MARKS = gettext_lazy("没有收到任何点名结果，请为每个孩子选择一项后再保存。")
@@ -118,12 +118,48 @@ def roll_call_record(
     # trips, which keeps a save within its query budget. The price: an exception inside the block
     # would doom the caller's transaction, so refusals are returned out of it and raised here.
     with transaction.atomic(savepoint=False):
-        outcome = _record_locked(
-            actor=actor, session_pk=session.pk, marks=marks, notes=notes, version=version
-        )
+        outcome = _record(actor=actor, session=session, marks=marks, notes=notes, version=version)
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
+
+
+def _record(*, actor, session: Session, marks, notes, version) -> RollCallResult | Exception:
+    """The usual save claims the sheet in one statement: the version moves from the one the form was
+    rendered from to the next, and that UPDATE holds the session row until commit. It succeeds only
+    if nobody saved in between, so the sheet read just before it is still what is stored. When the
+    claim fails (someone saved, or the session was cancelled) the save goes the careful way: lock
+    the row, read again, and refuse what would overwrite another's marks."""
+    if session.is_cancelled:
+        return ValidationError(str(SESSION_CANCELLED))
+    if session.date > timezone.localdate():
+        return ValidationError(str(SESSION_IN_FUTURE))
+    sheet, excused = _sheet(session)
+    if set(marks) - set(sheet):
+        return ValidationError(str(NOT_ON_ROSTER))
+    changes = _changes(sheet, marks, notes)
+    if not changes:
+        # Nothing to write (a double tap, a retry): answer with the sheet's current version.
+        current = Session.objects.filter(pk=session.pk).values_list("roll_version", flat=True).first()
+        return RollCallResult(changed=0, version=current)
+    now = timezone.now()
+    claimed = Session.objects.filter(
+        pk=session.pk, roll_version=version, status=SessionStatus.PLANNED, date__lte=timezone.localdate()
+    ).update(roll_version=F("roll_version") + 1, roll_taken_at=now, roll_taken_by=actor)
+    if not claimed:
+        return _record_locked(actor=actor, session_pk=session.pk, marks=marks, notes=notes, version=version)
+    _write(actor=actor, session=session, sheet=sheet, excused=excused, changes=changes, now=now)
+    return RollCallResult(changed=len(changes), version=version + 1)
+
+
+def _changes(sheet, marks, notes) -> dict[int, tuple[str, str | None]]:
+    changes = {}
+    for student_id, mark in marks.items():
+        stored = sheet[student_id]
+        note = notes.get(student_id) if notes is not None else None
+        if stored is None or stored.mark != mark or (note is not None and note != stored.note):
+            changes[student_id] = (mark, note)
+    return changes
 
 
 def _record_locked(*, actor, session_pk, marks, notes, version) -> RollCallResult | Exception:
@@ -139,21 +175,24 @@ def _record_locked(*, actor, session_pk, marks, notes, version) -> RollCallResul
     sheet, excused = _sheet(locked)
     if set(marks) - set(sheet):
         return ValidationError(str(NOT_ON_ROSTER))
-
-    changes = {}
-    for student_id, mark in marks.items():
-        stored = sheet[student_id]
-        note = notes.get(student_id) if notes is not None else None
-        if stored is None or stored.mark != mark or (note is not None and note != stored.note):
-            changes[student_id] = (mark, note)
+    changes = _changes(sheet, marks, notes)
     if locked.roll_version != version:
         differing = [student_id for student_id in changes if sheet[student_id] is not None]
         if differing:
             return _conflict(locked, differing, marks, notes)
     if not changes:
         return RollCallResult(changed=0, version=locked.roll_version)
-
     now = timezone.now()
+    # The marks' own history records who changed what; the session keeps when and by whom the
+    # sheet was last saved (an update, not a history row of the session, to stay within budget).
+    Session.objects.filter(pk=locked.pk).update(
+        roll_version=F("roll_version") + 1, roll_taken_at=now, roll_taken_by=actor
+    )
+    _write(actor=actor, session=locked, sheet=sheet, excused=excused, changes=changes, now=now)
+    return RollCallResult(changed=len(changes), version=locked.roll_version + 1)
+
+
+def _write(*, actor, session: Session, sheet, excused, changes, now) -> None:
     new, corrected, newly_absent, no_longer_absent = [], [], [], []
     for student_id, (mark, note) in changes.items():
         stored = sheet[student_id]
@@ -165,7 +204,7 @@ def _record_locked(*, actor, session_pk, marks, notes, version) -> RollCallResul
         if stored is None:
             new.append(
                 ChildAttendance(
-                    session=locked,
+                    session=session,
                     student_id=student_id,
                     mark=mark,
                     note=note or "",
@@ -190,15 +229,10 @@ def _record_locked(*, actor, session_pk, marks, notes, version) -> RollCallResul
             default_user=actor,
             default_date=now,
         )
-    # The marks' own history records who changed what; the session keeps when and by whom the
-    # sheet was last saved (an update, not a history row of the session, to stay within budget).
-    Session.objects.filter(pk=locked.pk).update(
-        roll_version=F("roll_version") + 1, roll_taken_at=now, roll_taken_by=actor
-    )
     if newly_absent:
         alerts.absence_cases_open(
             actor=actor,
-            session=locked,
+            session=session,
             student_ids=newly_absent,
             now=now,
             excused={student_id for student_id in newly_absent if student_id in excused},
@@ -207,9 +241,8 @@ def _record_locked(*, actor, session_pk, marks, notes, version) -> RollCallResul
         )
     if no_longer_absent:
         alerts.absence_cases_close_corrected(
-            actor=actor, session=locked, student_ids=no_longer_absent, now=now
+            actor=actor, session=session, student_ids=no_longer_absent, now=now
         )
-    return RollCallResult(changed=len(changes), version=locked.roll_version + 1)
 
 
 def _sheet(session: Session) -> tuple[dict[int, ChildAttendance | None], set[int]]:

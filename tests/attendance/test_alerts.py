@@ -329,12 +329,12 @@ def test_the_absence_path_costs_the_same_for_one_child_and_for_many(
         marks = {c.pk: Mark.PRESENT for c in everyone} | {c.pk: Mark.ABSENT for c in children}
         return mark(session, teacher, marks)
 
-    # The helper's version read, the save (lock, sheet with the day's leave, marks and their history,
-    # the session), and the cases: earlier ones of these children, new ones and their history. The
-    # alerts go out from a task after the commit.
-    with django_assert_num_queries(9):
+    # The helper's version read, the save (the sheet with the day's leave, the claim of the session,
+    # marks and their history), and the cases: earlier ones of these children, new ones and their
+    # history. The alerts go out from a task after the commit.
+    with django_assert_num_queries(8):
         absent([world.child])
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         absent([world.child, committee_child, *others])
     assert AbsenceCase.objects.filter(status=CaseStatus.OPEN).count() == 14
 

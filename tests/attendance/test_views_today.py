@@ -431,10 +431,10 @@ def test_nobody_else_marks_a_session(world, session, as_user, persona, status):
 
 # Queries --------------------------------------------------------------------------------------
 
-# Sign-in (session, user, roles) 3, the session and its teachers 3; then the roster 4 (GET), or the
-# lock, the sheet, the marks and their history, the session's version 5 (POST).
+# Sign-in (session, user, roles) 3, the session 1 and its teachers 1; then the roster 4 (GET), or the
+# sheet, the claim of the session (its version), the marks and their history 4 (POST).
 GET_QUERIES = 9
-POST_QUERIES = 10
+POST_QUERIES = 9
 
 
 @pytest.fixture
