@@ -102,6 +102,9 @@ def import_confirm(request, pk):
     roster_import = get_roster_import_for_user(request.user, pk)
     job = roster_import_confirm(actor=request.user, roster_import=roster_import)
     if job is None:
-        messages.warning(request, _("这份名单当前不能确认导入，可能已经导入过。"))
+        if roster_import.status == RosterImportStatus.EXPIRED:
+            messages.warning(request, _("这份名单超过 7 天没有确认，文件已删除；请重新上传。"))
+        else:
+            messages.warning(request, _("这份名单当前不能确认导入，可能已经导入过。"))
         return redirect("roster:import-detail", pk=roster_import.pk)
     return redirect("core:job-detail", pk=job.pk)

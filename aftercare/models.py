@@ -398,6 +398,7 @@ class RosterImportStatus(models.TextChoices):
     VALID = "valid", _("待确认导入")
     IMPORTING = "importing", _("导入中")
     IMPORTED = "imported", _("已导入")
+    EXPIRED = "expired", _("已过期（未确认）")
 
 
 def roster_upload_path(instance, filename: str) -> str:

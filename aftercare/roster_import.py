@@ -53,6 +53,7 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import IO
 
 from django.contrib.auth.hashers import make_password
@@ -822,6 +823,25 @@ def _forget_file(roster_import: RosterImport) -> None:
     if roster_import.file:
         roster_import.file.delete(save=False)
         RosterImport.objects.filter(pk=roster_import.pk).update(file="")
+
+
+UNCONFIRMED_UPLOAD_DAYS = 7
+
+
+def roster_uploads_sweep(*, now=None) -> int:
+    """Uploads that were checked but never imported within a week expire and lose their file: it
+    holds children's and guardians' personal data (and staff passwords) nobody is going to use.
+    Returns how many expired. Run daily by beat."""
+    cutoff = (now or timezone.now()) - timedelta(days=UNCONFIRMED_UPLOAD_DAYS)
+    stale = list(
+        RosterImport.objects.filter(
+            created_at__lt=cutoff, status__in=[RosterImportStatus.CHECKING, RosterImportStatus.VALID]
+        )
+    )
+    for roster_import in stale:
+        _forget_file(roster_import)
+    RosterImport.objects.filter(pk__in=[r.pk for r in stale]).update(status=RosterImportStatus.EXPIRED)
+    return len(stale)
 
 
 def roster_import_validate(*, roster_import: RosterImport) -> RosterImport:

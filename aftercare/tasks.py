@@ -29,3 +29,10 @@ def send_sms_task(self, phones: list[str], text: str) -> int:
     if failed:
         raise self.retry(args=(failed, text), countdown=30 * 2**self.request.retries)
     return len(set(phones))
+
+
+@shared_task
+def sweep_roster_uploads_task() -> int:
+    from .roster_import import roster_uploads_sweep
+
+    return roster_uploads_sweep()

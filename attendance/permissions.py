@@ -83,7 +83,9 @@ def get_case_for_user(user, pk: int, *, for_write: bool = False) -> AbsenceCase:
     """A follow-up case: the school's leaders and inspectors, the child's homeroom teacher and the
     session's teachers see it and may record what happened; the child's guardians may view it."""
     case = (
-        AbsenceCase.objects.select_related("session__offering__classroom", "student__classroom", "school")
+        AbsenceCase.objects.select_related(
+            "session__offering__classroom", "student__classroom__homeroom_teacher", "school"
+        )
         .filter(pk=pk)
         .first()
     )

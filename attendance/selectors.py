@@ -111,6 +111,14 @@ class DaySessionRow:
     def shows_missing_hand_overs(self) -> bool:
         return self.has_ended and not self.session.is_cancelled and self.session.not_handed_over_count > 0
 
+    @property
+    def needs_attention(self) -> bool:
+        """Roll not taken, a child absent, or children not handed over: what an administrator
+        looks at first on a busy afternoon."""
+        if self.session.is_cancelled:
+            return False
+        return not self.roll_taken or self.session.absent_count > 0 or self.shows_missing_hand_overs
+
 
 @dataclass
 class DayTotals:

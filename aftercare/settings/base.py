@@ -140,6 +140,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "attendance.tasks.alert_unmarked_sessions_task",
         "schedule": timedelta(minutes=5),
     },
+    "sweep-roster-uploads": {
+        "task": "aftercare.tasks.sweep_roster_uploads_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "alert-missing-hand-overs": {
         "task": "attendance.tasks.alert_missing_hand_overs_task",
         "schedule": timedelta(minutes=5),

@@ -185,6 +185,8 @@ def day_overview(request):
             status = 400
     sessions_ensure_for_day(school=school, day=day)
     overview = selectors.day_overview(school=school, day=day)
+    attention_only = request.GET.get("show") == "attention"
+    rows = [row for row in overview.rows if row.needs_attention] if attention_only else overview.rows
     roles = access_for(request.user).roles_at(school.pk)
     return render(
         request,
@@ -193,6 +195,9 @@ def day_overview(request):
             "school": school,
             "form": form,
             "overview": overview,
+            "rows": rows,
+            "attention_only": attention_only,
+            "attention_count": sum(1 for row in overview.rows if row.needs_attention),
             "day": day,
             "weekday": WEEKDAY_NAMES[day.weekday()],
             "today": today,

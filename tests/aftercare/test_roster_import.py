@@ -6,6 +6,7 @@ import zipfile
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -746,3 +747,33 @@ def test_grades_class_numbers_and_phones_are_read_in_the_forms_people_type():
 )
 def test_a_phone_that_is_not_eleven_digits_is_refused(text):
     assert normalize_phone(text) is None
+
+
+def test_an_upload_nobody_confirms_expires_after_a_week_and_loses_its_file(
+    world, as_user, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from aftercare.roster_import import roster_uploads_sweep
+
+    settings.MEDIA_ROOT = tmp_path
+    client = as_user("admin")
+    roster_import, _job = upload(client, valid_workbook(world), django_capture_on_commit_callbacks)
+    stored = tmp_path / roster_import.file.name
+    assert stored.exists()
+
+    assert roster_uploads_sweep(now=timezone.now() + timedelta(days=6)) == 0
+    assert roster_uploads_sweep(now=timezone.now() + timedelta(days=8)) == 1
+
+    roster_import.refresh_from_db()
+    assert (roster_import.status, roster_import.file.name) == (RosterImportStatus.EXPIRED, "")
+    assert not stored.exists()
+    before = counts()
+    response = confirm(client, roster_import, django_capture_on_commit_callbacks)
+    assert response["Location"] == reverse("roster:import-detail", args=[roster_import.pk])
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "这份名单超过 7 天没有确认，文件已删除；请重新上传。"
+    ]
+    assert counts() == before  # an expired upload imports nothing

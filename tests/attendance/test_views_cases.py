@@ -219,6 +219,21 @@ def test_the_guardian_reads_the_case_without_the_form(world, case, as_user):
     assert 'href="tel:13812341234"' in html  # their own family's numbers
 
 
+def test_the_guardian_is_told_whom_to_contact(world, case, as_user):
+    world.school.phone = "0755-12345678"
+    world.school.save()
+
+    html = as_user("parent").get(reverse("attendance:case-detail", args=[case.pk])).content.decode()
+
+    contact = html[
+        html.index('id="contact-school"') : html.index("</section>", html.index('id="contact-school"'))
+    ]
+    assert f"班主任 {world.users['homeroom'].display_name}" in contact
+    assert '<a href="tel:0755-12345678">0755-12345678</a>' in contact
+    staff_page = as_user("admin").get(reverse("attendance:case-detail", args=[case.pk])).content.decode()
+    assert 'id="contact-school"' not in staff_page
+
+
 def test_the_guardian_cannot_record_what_happened(world, case, as_user):
     response = as_user("parent").post(
         reverse("attendance:case-detail", args=[case.pk]), {"outcome": "child_found", "note": ""}

@@ -512,3 +512,24 @@ def test_the_pdf_is_not_started_by_a_parent(world, day, as_user):
 
     assert response.status_code == 404
     assert not Job.objects.exists()
+
+
+def test_the_day_narrows_to_the_sessions_that_need_attention(world, marked_day, as_user):
+    HandOver.objects.create(
+        session=marked_day["basic_care"],
+        student=committee_child(world),
+        collected_by_name="陈妈妈",
+        handed_over_at=at(17, 41),
+        recorded_by=world.users["homeroom"],
+    )
+
+    response = as_user("admin").get(
+        reverse("attendance:day-overview"), {"date": "2026-10-12", "show": "attention"}
+    )
+
+    # 3-1 is done (roll, everyone handed over); 3-2 has no roll; football has an absence.
+    names = [row.session.offering.name for row in response.context["rows"]]
+    assert names == ["三年级（2）班 基础托管", "足球"]
+    assert response.context["overview"].totals.sessions == 3  # the totals stay the day's
+    page = response.content.decode()
+    assert "全部 3" in page and "需要处理 2" in page
