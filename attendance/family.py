@@ -41,6 +41,7 @@ from .models import (
     Session,
     SessionStatus,
 )
+from .permissions import taught_by
 
 MAX_LEAVE_DAYS = 31
 MAX_PICKUP_PEOPLE = 6
@@ -450,9 +451,7 @@ def school_leaves(
         scope = Q(student__classroom_id__in=list(classroom_ids))
         if teacher is not None:
             on = day or today
-            taught = Offering.objects.filter(Q(teachers=teacher) | Q(provider_staff__user=teacher)).values(
-                "pk"
-            )
+            taught = Offering.objects.filter(taught_by(teacher)).values("pk")
             students = (
                 Enrollment.objects.filter(offering__in=taught)
                 .filter(Q(left_on__isnull=True) | Q(left_on__gt=on))

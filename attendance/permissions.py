@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 
 from aftercare.models import Classroom, School, Student
@@ -30,6 +31,17 @@ INSPECTING_ROLES = frozenset({Role.INSPECTOR}) | SCHOOL_LEADERS
 CANCELLING_ROLES = SCHOOL_LEADERS
 TEACHING_ROLES = frozenset({Role.SERVICE_TEACHER, Role.PROVIDER_STAFF, Role.HOMEROOM_TEACHER})
 ACTIONS = ("view", "teach", "inspect", "cancel")
+
+
+def taught_by(user) -> Q:
+    """Offerings ``user`` teaches: as one of its teachers, or as the provider's staff member on it."""
+    return Q(teachers=user) | Q(provider_staff__user=user)
+
+
+def sees_whole_school(user, school_id: int) -> bool:
+    """Inspectors and the school's leaders follow every child's day (leave, absences); a teacher
+    only their class's and their offerings' children."""
+    return bool(access_for(user).roles_at(school_id) & INSPECTING_ROLES)
 
 
 def session_teacher_ids(session: Session) -> set[int]:
@@ -185,27 +197,46 @@ class ChildrenExportScope:
 
 
 def teaches_offering(user, offering: Offering) -> bool:
-    return (
-        offering.teachers.filter(pk=user.pk).exists()
-        or offering.provider_staff.filter(user_id=user.pk).exists()
+    return Offering.objects.filter(taught_by(user), pk=offering.pk).exists()
+
+
+@dataclass(frozen=True)
+class ChildrenExportRights:
+    """What one person may export of a school's children's attendance."""
+
+    any_classroom: bool
+    classroom_ids: frozenset[int]  # when not any classroom: the homeroom teacher's classes
+    any_offering: bool  # else only the offerings they teach
+    whole_school: bool
+
+    def allows_classroom(self, classroom_id: int) -> bool:
+        return self.any_classroom or classroom_id in self.classroom_ids
+
+
+def children_export_rights(user, *, school_id: int) -> ChildrenExportRights:
+    """The school's principal and administrators export any scope; an inspector the whole school; a
+    homeroom teacher their class; a teacher the offerings they teach."""
+    school_access = access_for(user).schools.get(school_id)
+    roles = school_access.roles if school_access else frozenset()
+    leader = bool(roles & SCHOOL_LEADERS)
+    return ChildrenExportRights(
+        any_classroom=leader,
+        classroom_ids=school_access.homeroom_classroom_ids if school_access else frozenset(),
+        any_offering=leader,
+        whole_school=leader or Role.INSPECTOR in roles,
     )
 
 
 def may_export_children(user, *, school: School, scope: ChildrenExportScope) -> bool:
-    """The school's principal and administrators export any scope; an inspector the whole school; a
-    homeroom teacher their class; a teacher the offerings they teach."""
-    school_access = access_for(user).schools.get(school.pk)
-    if school_access is None:
+    if not access_for(user).roles_at(school.pk):
         return False
-    roles = school_access.roles
-    if roles & SCHOOL_LEADERS:
-        return True
+    rights = children_export_rights(user, school_id=school.pk)
     if scope.kind == SCOPE_SCHOOL:
-        return Role.INSPECTOR in roles
+        return rights.whole_school
     if scope.kind == SCOPE_CLASS:
-        return scope.classroom is not None and scope.classroom.pk in school_access.homeroom_classroom_ids
+        return scope.classroom is not None and rights.allows_classroom(scope.classroom.pk)
     if scope.kind == SCOPE_OFFERING:
-        return scope.offering is not None and teaches_offering(user, scope.offering)
+        return scope.offering is not None and (rights.any_offering or teaches_offering(user, scope.offering))
     return False
 
 

@@ -140,6 +140,10 @@ class DayOverview:
     totals: DayTotals = field(default_factory=DayTotals)
     open_cases: int = 0
 
+    @property
+    def rows_needing_attention(self) -> list[DaySessionRow]:
+        return [row for row in self.rows if row.needs_attention]
+
 
 def day_sessions(*, school: School, day: date):
     """The day's sessions annotated with their counts and the activity record's rating, with the

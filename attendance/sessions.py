@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from aftercare.models import School, Student
 from aftercare.notifications import notify
+from catalogue.models import Offering
 from catalogue.selectors import sessions_on
 from enrollment.models import Enrollment
 
@@ -31,6 +32,7 @@ from .models import (
     Session,
     SessionStatus,
 )
+from .permissions import taught_by
 
 ALREADY_CANCELLED = gettext_lazy("这一场次已经取消。")
 CANCEL_REASON_REQUIRED = gettext_lazy("请填写取消原因，家长会收到这条说明。")
@@ -92,7 +94,7 @@ def teacher_sessions(user, *, school: School, day: date):
     return (
         session_queryset()
         .filter(school=school, date=day)
-        .filter(Q(offering__teachers=user) | Q(offering__provider_staff__user=user))
+        .filter(offering__in=Offering.objects.filter(taught_by(user)))
         .distinct()
         .order_by("starts_at", "offering__kind", "offering__name")
     )

@@ -185,6 +185,18 @@ def inspection_day(school: School, day: date, *, now: datetime) -> list[DaySessi
     return result
 
 
+def sessions_matching(sessions: list[DaySession], query: str) -> list[DaySession]:
+    """The day's sessions whose course, place, class or a teacher's name contains ``query``."""
+
+    def matches(item: DaySession) -> bool:
+        offering = item.session.offering
+        names = [offering.name, offering.place, offering.classroom.name if offering.classroom else ""]
+        names += [row.teacher.display_name for row in item.rows]
+        return any(query in name for name in names if name)
+
+    return [item for item in sessions if matches(item)]
+
+
 # Inspections ----------------------------------------------------------------------------------
 
 

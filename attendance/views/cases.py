@@ -26,10 +26,9 @@ from aftercare.views import add_service_errors
 
 from ..alerts import absence_case_close
 from ..models import AbsenceCase, CaseOutcome, CaseStatus, ChildAttendance
-from ..permissions import get_case_for_user
+from ..permissions import INSPECTING_ROLES, get_case_for_user, sees_whole_school
 
 CLOSED_MESSAGE = gettext_lazy("已记录%(name)s的处理结果：%(outcome)s。")
-SCHOOL_WIDE_ROLES = frozenset({Role.PRINCIPAL, Role.ADMINISTRATOR, Role.INSPECTOR})
 CLOSED_PER_PAGE = 50
 
 
@@ -73,12 +72,12 @@ def _cases_with_families():
 @login_required
 @require_GET
 def case_list(request):
-    school = require_school_role(request, *SCHOOL_WIDE_ROLES, Role.HOMEROOM_TEACHER)
-    school_access = access_for(request.user).schools[school.pk]
+    school = require_school_role(request, *INSPECTING_ROLES, Role.HOMEROOM_TEACHER)
     cases = _cases_with_families().filter(school=school)
-    if not school_access.roles & SCHOOL_WIDE_ROLES:
+    if not sees_whole_school(request.user, school.pk):
         # A homeroom teacher follows up the children of their own classes.
-        cases = cases.filter(student__classroom_id__in=school_access.homeroom_classroom_ids)
+        classroom_ids = access_for(request.user).schools[school.pk].homeroom_classroom_ids
+        cases = cases.filter(student__classroom_id__in=classroom_ids)
     showing_closed = request.GET.get("status") == CaseStatus.CLOSED
     today = timezone.localdate()
     page = None

@@ -13,12 +13,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aftercare.permissions import access_for, active_school_id, require_school_role, shown_phone
-from aftercare.roles import SCHOOL_LEADERS, Role
+from aftercare.roles import Role
 from aftercare.views import add_service_errors
 
 from .. import family
 from ..models import LeaveKind, PickupArrangement, PickupPerson
-from ..permissions import get_leave_for_user, get_own_child
+from ..permissions import get_leave_for_user, get_own_child, sees_whole_school
 
 LEAVE_CREATED = gettext_lazy("已提交：%(name)s %(leave)s。班主任和任课老师会收到通知。")
 LEAVE_CANCELLED = gettext_lazy("已撤销：%(name)s %(leave)s。")
@@ -38,7 +38,6 @@ LEAVE_LIST_ROLES = (
     Role.PRINCIPAL,
     Role.ADMINISTRATOR,
 )
-WHOLE_SCHOOL_ROLES = frozenset({Role.INSPECTOR}) | SCHOOL_LEADERS
 
 
 # Forms -----------------------------------------------------------------------------------------
@@ -214,7 +213,7 @@ def leave_list(request):
         school=school,
         today=today,
         day=day,
-        whole_school=bool(school_access.roles & WHOLE_SCHOOL_ROLES),
+        whole_school=sees_whole_school(request.user, school.pk),
         classroom_ids=school_access.homeroom_classroom_ids,
         teacher=request.user,
     )

@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -20,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from aftercare.jobs import job_start
 from aftercare.models import Classroom, Term
 from aftercare.permissions import access_for, require_school_role
-from aftercare.roles import SCHOOL_LEADERS, Role
+from aftercare.roles import Role
 from aftercare.selectors import current_term
 from aftercare.views import add_service_errors
 from catalogue.calendar_rules import WEEKDAY_NAMES
@@ -34,10 +33,12 @@ from ..permissions import (
     SCOPE_OFFERING,
     SCOPE_SCHOOL,
     ChildrenExportScope,
+    children_export_rights,
     get_session_for_user,
     may_export_children,
     may_export_teachers,
     session_allows,
+    taught_by,
 )
 from ..sessions import CANCEL_REASON_REQUIRED, session_cancel, sessions_ensure_for_day
 
@@ -103,16 +104,12 @@ class ChildrenExportForm(forms.Form):
         )
         self.fields["classroom"].queryset = classrooms
         self.fields["offering"].queryset = offerings
-        # What is offered to choose from is what the person may export.
-        school_access = access_for(user).schools.get(term.school_id)
-        roles = school_access.roles if school_access else frozenset()
-        leader = bool(roles & SCHOOL_LEADERS)
-        own_classrooms = [
-            c
-            for c in classrooms
-            if leader or (school_access and c.pk in school_access.homeroom_classroom_ids)
-        ]
-        own_offerings = list(offerings if leader else offerings.filter(_taught_by(user)).distinct())
+        # What is offered to choose from is what the person may export (the policy decides).
+        rights = children_export_rights(user, school_id=term.school_id)
+        own_classrooms = [c for c in classrooms if rights.allows_classroom(c.pk)]
+        own_offerings = list(
+            offerings if rights.any_offering else offerings.filter(taught_by(user)).distinct()
+        )
         self.fields["classroom"].widget.choices = [("", "---------")] + [
             (c.pk, c.name) for c in own_classrooms
         ]
@@ -122,7 +119,7 @@ class ChildrenExportForm(forms.Form):
             scopes.append(SCOPE_CLASS)
         if own_offerings:
             scopes.append(SCOPE_OFFERING)
-        if leader or Role.INSPECTOR in roles:
+        if rights.whole_school:
             scopes.append(SCOPE_SCHOOL)
         self.fields["scope"].widget.choices = [(scope, SCOPE_LABELS[scope]) for scope in scopes]
         self.offered_scopes = scopes
@@ -156,10 +153,6 @@ class ChildrenExportForm(forms.Form):
         )
 
 
-def _taught_by(user) -> Q:
-    return Q(teachers=user) | Q(provider_staff__user=user)
-
-
 class TeachersExportForm(forms.Form):
     term = forms.ModelChoiceField(label=_("学期"), queryset=Term.objects.none(), required=False)
 
@@ -186,7 +179,7 @@ def day_overview(request):
     sessions_ensure_for_day(school=school, day=day)
     overview = selectors.day_overview(school=school, day=day)
     attention_only = request.GET.get("show") == "attention"
-    rows = [row for row in overview.rows if row.needs_attention] if attention_only else overview.rows
+    rows = overview.rows_needing_attention if attention_only else overview.rows
     roles = access_for(request.user).roles_at(school.pk)
     return render(
         request,
@@ -197,7 +190,7 @@ def day_overview(request):
             "overview": overview,
             "rows": rows,
             "attention_only": attention_only,
-            "attention_count": sum(1 for row in overview.rows if row.needs_attention),
+            "attention_count": len(overview.rows_needing_attention),
             "day": day,
             "weekday": WEEKDAY_NAMES[day.weekday()],
             "today": today,

@@ -59,6 +59,7 @@ from ..supervision_selectors import (
     inspections_in,
     my_record,
     record_sessions,
+    sessions_matching,
     staff_teachers,
     teachers_of,
     with_finding_labels,
@@ -297,7 +298,7 @@ def inspection_day_view(request):
     # On a phone the day is a long page: the inspector narrows it to a teacher, a course or a class.
     query = (request.GET.get("q") or "").strip()
     if query:
-        sessions = [item for item in sessions if _day_session_matches(item, query)]
+        sessions = sessions_matching(sessions, query)
     return render(
         request,
         "attendance/supervision_day.html",
@@ -315,13 +316,6 @@ def inspection_day_view(request):
             "LATE": TeacherPresence.LATE,
         },
     )
-
-
-def _day_session_matches(item, query: str) -> bool:
-    offering = item.session.offering
-    names = [offering.name, offering.place, offering.classroom.name if offering.classroom else ""]
-    names += [row.teacher.display_name for row in item.rows]
-    return any(query in name for name in names if name)
 
 
 @login_required
